@@ -1,0 +1,322 @@
+// Matrix products: MatMul and BatchMatMul (NumPy-broadcast batch dims).
+//
+// f32 and bf16 run on the oneDNN matmul primitive, with transposes expressed
+// as memory strides (no copies). Products of at most kPlainMacs
+// multiply-adds run as plain loops instead: below that the primitive's fixed
+// cost (~0.25 us per call on the reference machine) dominates. f64 and the
+// integer dtypes always use the plain loops; integer products wrap around on
+// overflow (two's complement), as TensorFlow's do in practice.
+#include <algorithm>
+#include <cstring>
+#include <memory>
+#include <type_traits>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "cpu/cpu_kernels.h"
+#include "cpu/onednn.h"
+#include "cpu/parallel.h"
+#include "graph/status_macros.h"
+#include "kernels/kernel_registry.h"
+
+namespace sluice::cpu {
+namespace {
+
+using KernelOr = absl::StatusOr<std::unique_ptr<OpKernel>>;
+
+// Measured crossover (f32, 2 cores): 8x8x8 takes 0.19 us as loops vs 0.27 us
+// in oneDNN, 16x16x16 0.48 us vs 0.32 us, 1x64x64 0.33 us vs 0.37 us.
+constexpr int64_t kPlainMacs = 2048;
+
+// A (batched) product out[b] = op(a[b]) x op(b[b]) with the batch dims
+// broadcast and collapsed: adjacent batch dims that broadcast the same way
+// are merged, and dims of size 1 dropped.
+struct MatMulPlan {
+  int64_t m = 0, k = 0, n = 0;
+  bool transpose_a = false, transpose_b = false;
+  std::vector<int64_t> batch;                  // collapsed output batch dims
+  std::vector<int64_t> a_batch, b_batch;       // the same dims in a and b (1: broadcast)
+  std::vector<int64_t> a_offsets, b_offsets;   // element offset of each batch's matrix
+  int64_t batch_count = 1;
+  Shape out_shape;
+
+  int64_t macs() const { return batch_count * m * n * k; }
+  bool empty_output() const { return batch_count == 0 || m == 0 || n == 0; }
+};
+
+absl::StatusOr<MatMulPlan> PlanMatMul(const Shape& a, const Shape& b, bool transpose_a,
+                                      bool transpose_b, bool batched) {
+  const int ra = a.rank(), rb = b.rank();
+  if (!batched && (ra != 2 || rb != 2)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("MatMul needs 2-D inputs, got ", a.ToString(), " and ", b.ToString()));
+  }
+  if (ra < 2 || rb < 2) {
+    return absl::InvalidArgumentError(absl::StrCat("inputs must have rank >= 2, got ",
+                                                   a.ToString(), " and ", b.ToString()));
+  }
+  MatMulPlan p;
+  p.transpose_a = transpose_a;
+  p.transpose_b = transpose_b;
+  p.m = transpose_a ? a.dim(ra - 1) : a.dim(ra - 2);
+  p.k = transpose_a ? a.dim(ra - 2) : a.dim(ra - 1);
+  const int64_t kb = transpose_b ? b.dim(rb - 1) : b.dim(rb - 2);
+  p.n = transpose_b ? b.dim(rb - 2) : b.dim(rb - 1);
+  if (p.k != kb) {
+    return absl::InvalidArgumentError(absl::StrCat("inner dimensions differ: ", a.ToString(),
+                                                   " vs ", b.ToString(),
+                                                   transpose_a || transpose_b ? " (transposed)" : ""));
+  }
+  // Broadcast the batch dims, right-aligned.
+  const int batch_rank = std::max(ra, rb) - 2;
+  std::vector<int64_t> out_batch(batch_rank), ad(batch_rank), bd(batch_rank);
+  for (int i = 0; i < batch_rank; ++i) {
+    const int ia = i - (batch_rank - (ra - 2)), ib = i - (batch_rank - (rb - 2));
+    ad[i] = ia >= 0 ? a.dim(ia) : 1;
+    bd[i] = ib >= 0 ? b.dim(ib) : 1;
+    if (ad[i] != bd[i] && ad[i] != 1 && bd[i] != 1) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "batch dimensions do not broadcast: ", a.ToString(), " vs ", b.ToString()));
+    }
+    out_batch[i] = ad[i] == 1 ? bd[i] : ad[i];
+  }
+  Shape::Dims out_dims(out_batch.begin(), out_batch.end());
+  out_dims.push_back(p.m);
+  out_dims.push_back(p.n);
+  p.out_shape = Shape(absl::MakeConstSpan(out_dims));
+  // Collapse: drop size-1 output dims, merge neighbours with the same
+  // broadcast pattern (a has it, b has it).
+  int last_pattern = -1;
+  for (int i = 0; i < batch_rank; ++i) {
+    p.batch_count *= out_batch[i];
+    if (out_batch[i] == 1) continue;
+    const int pattern = (ad[i] != 1 ? 1 : 0) | (bd[i] != 1 ? 2 : 0);
+    if (pattern == last_pattern) {
+      p.batch.back() *= out_batch[i];
+      p.a_batch.back() *= ad[i];
+      p.b_batch.back() *= bd[i];
+    } else {
+      p.batch.push_back(out_batch[i]);
+      p.a_batch.push_back(ad[i]);
+      p.b_batch.push_back(bd[i]);
+      last_pattern = pattern;
+    }
+  }
+  // Offsets of every batch's matrices (for the plain loops).
+  if (p.batch_count > 0) {
+    const int nb = static_cast<int>(p.batch.size());
+    std::vector<int64_t> a_stride(nb), b_stride(nb), index(nb, 0);
+    int64_t sa = p.m * p.k, sb = p.k * p.n;
+    for (int i = nb - 1; i >= 0; --i) {
+      a_stride[i] = p.a_batch[i] == 1 ? 0 : sa;
+      b_stride[i] = p.b_batch[i] == 1 ? 0 : sb;
+      sa *= p.a_batch[i];
+      sb *= p.b_batch[i];
+    }
+    p.a_offsets.reserve(p.batch_count);
+    p.b_offsets.reserve(p.batch_count);
+    for (int64_t t = 0; t < p.batch_count; ++t) {
+      int64_t oa = 0, ob = 0;
+      for (int i = 0; i < nb; ++i) {
+        oa += index[i] * a_stride[i];
+        ob += index[i] * b_stride[i];
+      }
+      p.a_offsets.push_back(oa);
+      p.b_offsets.push_back(ob);
+      for (int i = nb - 1; i >= 0; --i) {
+        if (++index[i] < p.batch[i]) break;
+        index[i] = 0;
+      }
+    }
+  }
+  return p;
+}
+
+// c[m x n] = op(a) x op(b) for floating T, accumulating in T.
+template <typename T>
+void PlainMatMulFloat(const T* __restrict a, const T* __restrict b, T* __restrict c, int64_t m,
+                      int64_t k, int64_t n, bool ta, bool tb) {
+  // Element (i, kk) of op(a) is a[i * a_row + kk * a_col].
+  const int64_t a_row = ta ? 1 : k, a_col = ta ? m : 1;
+  if (!tb) {
+    for (int64_t i = 0; i < m; ++i) {
+      T* __restrict row = c + i * n;
+      std::fill(row, row + n, T(0));
+      for (int64_t kk = 0; kk < k; ++kk) {
+        const T av = a[i * a_row + kk * a_col];
+        const T* __restrict brow = b + kk * n;
+        for (int64_t j = 0; j < n; ++j) row[j] += av * brow[j];
+      }
+    }
+    return;
+  }
+  // op(b)(kk, j) = b[j * k + kk]: dot products over contiguous rows of b.
+  for (int64_t i = 0; i < m; ++i) {
+    for (int64_t j = 0; j < n; ++j) {
+      const T* __restrict brow = b + j * k;
+      T sum = 0;
+      for (int64_t kk = 0; kk < k; ++kk) sum += a[i * a_row + kk * a_col] * brow[kk];
+      c[i * n + j] = sum;
+    }
+  }
+}
+
+// Integer products: arithmetic in uint64_t wraps instead of overflowing, and
+// the low bits match two's complement arithmetic in T.
+template <typename T>
+void PlainMatMulInt(const T* a, const T* b, T* c, int64_t m, int64_t k, int64_t n, bool ta,
+                    bool tb) {
+  const int64_t a_row = ta ? 1 : k, a_col = ta ? m : 1;
+  const int64_t b_row = tb ? 1 : n, b_col = tb ? k : 1;  // op(b)(kk, j) = b[kk*b_row + j*b_col]
+  for (int64_t i = 0; i < m; ++i) {
+    for (int64_t j = 0; j < n; ++j) {
+      uint64_t sum = 0;
+      for (int64_t kk = 0; kk < k; ++kk) {
+        sum += static_cast<uint64_t>(static_cast<int64_t>(a[i * a_row + kk * a_col])) *
+               static_cast<uint64_t>(static_cast<int64_t>(b[kk * b_row + j * b_col]));
+      }
+      c[i * n + j] = static_cast<T>(sum);
+    }
+  }
+}
+
+class MatMulState final : public KernelState {
+ public:
+  DnnlPrimitive::Bindings bindings;
+};
+
+// The kernel for float, double and integer T; bf16 only ever takes the
+// oneDNN path.
+template <typename T>
+class MatMulKernel final : public OpKernel {
+ public:
+  static KernelOr Create(const KernelInit& init, bool batched) {
+    const char* ta = batched ? "adj_x" : "transpose_a";
+    const char* tb = batched ? "adj_y" : "transpose_b";
+    ASSIGN_OR_RETURN(MatMulPlan plan, PlanMatMul(init.input_shape(0), init.input_shape(1),
+                                                 init.attr(ta).b(), init.attr(tb).b(), batched));
+    if (plan.out_shape != init.output_shape(0)) {
+      return absl::InternalError(absl::StrCat("output shape ", init.output_shape(0).ToString(),
+                                              " differs from the product's ",
+                                              plan.out_shape.ToString()));
+    }
+    auto kernel = std::unique_ptr<MatMulKernel>(new MatMulKernel(std::move(plan)));
+    RETURN_IF_ERROR(kernel->BuildPrimitive(init.input_dtype(0)));
+    return kernel;
+  }
+
+  std::unique_ptr<KernelState> CreateState() const override {
+    if (!primitive_.valid()) return nullptr;
+    auto state = std::make_unique<MatMulState>();
+    state->bindings = primitive_.Bind();
+    return state;
+  }
+
+  absl::Status Compute(const KernelContext& ctx) override {
+    const MatMulPlan& p = plan_;
+    T* c = ctx.output(0).template data<T>();
+    if (p.empty_output()) return absl::OkStatus();
+    if (p.k == 0) {
+      std::memset(static_cast<void*>(c), 0, ctx.output(0).num_bytes());
+      return absl::OkStatus();
+    }
+    const T* a = ctx.input(0).template data<T>();
+    const T* b = ctx.input(1).template data<T>();
+    if (primitive_.valid()) {
+      auto* state = static_cast<MatMulState*>(ctx.state);
+      return primitive_.Run(state->bindings, {a, b, c});
+    }
+    if constexpr (std::is_same_v<T, BFloat16>) {
+      return absl::InternalError("bf16 MatMul without a oneDNN primitive");
+    } else {
+      const int64_t mat = p.m * p.n;
+      ParallelFor(p.batch_count, p.m * p.n * p.k, [&](int64_t begin, int64_t end) {
+        for (int64_t t = begin; t < end; ++t) {
+          const T* at = a + p.a_offsets[t];
+          const T* bt = b + p.b_offsets[t];
+          if constexpr (std::is_floating_point_v<T>) {
+            PlainMatMulFloat(at, bt, c + t * mat, p.m, p.k, p.n, p.transpose_a, p.transpose_b);
+          } else {
+            PlainMatMulInt(at, bt, c + t * mat, p.m, p.k, p.n, p.transpose_a, p.transpose_b);
+          }
+        }
+      });
+      return absl::OkStatus();
+    }
+  }
+
+ private:
+  explicit MatMulKernel(MatMulPlan plan) : plan_(std::move(plan)) {}
+
+  absl::Status BuildPrimitive(DType dtype) {
+    const MatMulPlan& p = plan_;
+    if (p.empty_output() || p.k == 0) return absl::OkStatus();  // never reaches oneDNN
+    const std::optional<dnnl::memory::data_type> type = DnnlDataType(dtype);
+    if (!type.has_value() || (dtype != DType::kF32 && dtype != DType::kBF16)) {
+      return absl::OkStatus();
+    }
+    if (dtype == DType::kF32 && p.macs() <= kPlainMacs) return absl::OkStatus();
+    // Logical dims [batch..., rows, cols] with the strides of the stored
+    // (possibly transposed) matrices.
+    const int nb = static_cast<int>(p.batch.size());
+    dnnl::memory::dims a_dims(p.a_batch), b_dims(p.b_batch), c_dims(p.batch);
+    a_dims.insert(a_dims.end(), {p.m, p.k});
+    b_dims.insert(b_dims.end(), {p.k, p.n});
+    c_dims.insert(c_dims.end(), {p.m, p.n});
+    dnnl::memory::dims a_strides(nb + 2), b_strides(nb + 2);
+    a_strides[nb] = p.transpose_a ? 1 : p.k;
+    a_strides[nb + 1] = p.transpose_a ? p.m : 1;
+    b_strides[nb] = p.transpose_b ? 1 : p.n;
+    b_strides[nb + 1] = p.transpose_b ? p.k : 1;
+    int64_t sa = p.m * p.k, sb = p.k * p.n;
+    for (int i = nb - 1; i >= 0; --i) {
+      a_strides[i] = sa;
+      b_strides[i] = sb;
+      sa *= p.a_batch[i];
+      sb *= p.b_batch[i];
+    }
+    absl::Status status = CatchDnnl("MatMul", [&] {
+      dnnl::matmul::desc desc(StridedDesc(a_dims, *type, a_strides),
+                              StridedDesc(b_dims, *type, b_strides), DenseDesc(c_dims, *type));
+      dnnl::matmul::primitive_desc pd(desc, UserScratchpad(), CpuEngine());
+      auto prim = DnnlPrimitive::Create(pd, {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST});
+      if (prim.ok()) primitive_ = *std::move(prim);
+    });
+    if (!primitive_.valid()) {
+      if (dtype == DType::kBF16) {
+        return status.ok() ? absl::UnimplementedError("no oneDNN bf16 matmul on this CPU")
+                           : status;
+      }
+      // f32 falls back to the plain loops.
+    }
+    return absl::OkStatus();
+  }
+
+  const MatMulPlan plan_;
+  DnnlPrimitive primitive_;
+};
+
+template <bool kBatched>
+KernelOr MakeMatMul(const KernelInit& init) {
+  switch (init.input_dtype(0)) {
+    case DType::kF32: return MatMulKernel<float>::Create(init, kBatched);
+    case DType::kF64: return MatMulKernel<double>::Create(init, kBatched);
+    case DType::kBF16: return MatMulKernel<BFloat16>::Create(init, kBatched);
+    case DType::kI32: return MatMulKernel<int32_t>::Create(init, kBatched);
+    case DType::kI64: return MatMulKernel<int64_t>::Create(init, kBatched);
+    default: break;
+  }
+  return absl::UnimplementedError(
+      absl::StrCat("no CPU matmul for ", DTypeName(init.input_dtype(0))));
+}
+
+}  // namespace
+
+void RegisterMatMulKernels(KernelRegistry& r) {
+  const std::vector<DType> types = {DType::kF32, DType::kF64, DType::kBF16, DType::kI32,
+                                    DType::kI64};
+  r.Register("MatMul", DeviceType::kCpu, types, MakeMatMul<false>);
+  r.Register("BatchMatMul", DeviceType::kCpu, types, MakeMatMul<true>);
+}
+
+}  // namespace sluice::cpu

@@ -1,0 +1,19 @@
+#include "graph/op_def.h"
+#include "graph/ops/op_families.h"
+
+namespace sluice {
+
+const OpRegistry& OpRegistry::Global() {
+  static const OpRegistry* registry = [] {
+    auto* r = new OpRegistry;
+    RegisterStateOps(*r);
+    RegisterMathOps(*r);
+    RegisterNnOps(*r);
+    RegisterArrayOps(*r);
+    RegisterRandomOps(*r);
+    return r;
+  }();
+  return *registry;
+}
+
+}  // namespace sluice

@@ -1,0 +1,57 @@
+#include "kernels/variable_store.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+
+namespace sluice {
+
+absl::Status VariableSlot::CheckInitialized() const {
+  if (initialized()) return absl::OkStatus();
+  return absl::FailedPreconditionError(absl::StrCat(
+      "variable '", name_, "' is read before it was initialised; run its initializer (or the "
+      "op that initialises all variables) first"));
+}
+
+void VariableSlot::Set(Tensor value) {
+  absl::WriterMutexLock lock(&mu_);
+  value_ = std::move(value);
+  initialized_.store(true, std::memory_order_release);
+}
+
+absl::StatusOr<VariableSlot*> VariableStore::GetOrCreate(absl::string_view name, DType dtype,
+                                                         const Shape& shape) {
+  absl::MutexLock lock(&mu_);
+  auto it = slots_.find(name);
+  if (it != slots_.end()) {
+    VariableSlot* slot = it->second.get();
+    if (slot->dtype() != dtype || slot->declared_shape() != shape) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "variable '", name, "' is ", DTypeName(slot->dtype()),
+          slot->declared_shape().ToString(), " in this session but the graph declares ",
+          DTypeName(dtype), shape.ToString()));
+    }
+    return slot;
+  }
+  auto slot = std::make_unique<VariableSlot>(std::string(name), dtype, shape);
+  VariableSlot* raw = slot.get();
+  slots_.emplace(std::string(name), std::move(slot));
+  return raw;
+}
+
+VariableSlot* VariableStore::Find(absl::string_view name) const {
+  absl::MutexLock lock(&mu_);
+  auto it = slots_.find(name);
+  return it == slots_.end() ? nullptr : it->second.get();
+}
+
+std::vector<VariableSlot*> VariableStore::List() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<VariableSlot*> out;
+  for (const auto& [name, slot] : slots_) out.push_back(slot.get());
+  std::sort(out.begin(), out.end(),
+            [](const VariableSlot* a, const VariableSlot* b) { return a->name() < b->name(); });
+  return out;
+}
+
+}  // namespace sluice

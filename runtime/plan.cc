@@ -1,0 +1,346 @@
+#include "runtime/plan.h"
+
+#include <chrono>
+#include <cstdlib>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "graph/status_macros.h"
+#include "kernels/variable_store.h"
+
+namespace sluice {
+namespace {
+
+// Values up to this many elements are computed while compiling when every
+// input is known (shape arithmetic such as Reshape(x, Concat(Shape(y), ...))).
+constexpr int64_t kMaxFoldedElements = 1024;
+
+int64_t NowNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// Parses "node" or "node:index" and finds it in `graph`.
+absl::StatusOr<Output> ResolveOutput(const Graph& graph, const std::string& name,
+                                      absl::string_view role) {
+  std::string node_name = name;
+  int index = 0;
+  if (const size_t colon = name.rfind(':'); colon != std::string::npos) {
+    if (!absl::SimpleAtoi(absl::string_view(name).substr(colon + 1), &index) || index < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(role, " '", name, "': expected 'node' or 'node:index'"));
+    }
+    node_name = name.substr(0, colon);
+  }
+  Node* node = graph.FindNode(node_name);
+  if (node == nullptr) {
+    return absl::NotFoundError(
+        absl::StrCat(role, " '", name, "': no node named '", node_name, "' in the graph"));
+  }
+  if (index >= node->num_outputs()) {
+    return absl::InvalidArgumentError(absl::StrCat(role, " '", name, "': ", node->DebugName(),
+                                                   " has ", node->num_outputs(), " output",
+                                                   node->num_outputs() == 1 ? "" : "s"));
+  }
+  return Output(node, index);
+}
+
+bool IsFoldable(const Node& node) {
+  if (node.op_def().is_stateful() || node.num_outputs() == 0) return false;
+  const std::string& op = node.op();
+  if (op == "Const" || op == "Placeholder" || op == "PlaceholderWithDefault") return false;
+  for (const Output& in : node.inputs()) {
+    if (in.node->output_value(in.index) == nullptr) return false;
+  }
+  int64_t total = 0;
+  for (int i = 0; i < node.num_outputs(); ++i) {
+    const int64_t n = node.output_shape(i).num_elements();
+    if (n < 0) return false;
+    total += n;
+  }
+  return total <= kMaxFoldedElements;
+}
+
+// Computes `node` (all inputs known) with its kernel; empty when no kernel
+// can (the node then simply runs at run time).
+std::vector<Tensor> EvaluateSmallNode(const Node& node, const CompileEnv& env) {
+  KernelInit init{node, DeviceType::kCpu, env.variables, env.options->seed, 1};
+  if (!env.kernels->Supports(node, DeviceType::kCpu)) return {};
+  auto kernel = env.kernels->CreateKernel(init);
+  if (!kernel.ok()) return {};
+  std::vector<const Tensor*> inputs;
+  for (const Output& in : node.inputs()) inputs.push_back(in.node->output_value(in.index));
+  std::vector<Tensor> outputs;
+  for (int i = 0; i < node.num_outputs(); ++i) {
+    outputs.emplace_back(node.output_dtype(i), node.output_shape(i));
+  }
+  std::vector<Tensor*> output_ptrs;
+  for (Tensor& t : outputs) output_ptrs.push_back(&t);
+  std::unique_ptr<KernelState> state = (*kernel)->CreateState();
+  KernelContext ctx{inputs, output_ptrs, state.get()};
+  if (!(*kernel)->Compute(ctx).ok()) return {};
+  return outputs;
+}
+
+}  // namespace
+
+struct Plan::Frame {
+  std::shared_ptr<void> arena;
+  std::vector<Tensor> tensors;  // one per slot
+  std::vector<const Tensor*> input_ptrs;
+  std::vector<Tensor*> output_ptrs;
+  std::vector<std::unique_ptr<KernelState>> states;  // one per step
+  std::vector<KernelContext> contexts;  // one per step, spans into the above
+};
+
+Plan::Plan() = default;
+Plan::~Plan() = default;
+
+absl::StatusOr<std::unique_ptr<Plan>> Plan::Compile(const Graph& graph, const PlanRequest& request,
+                                                    const CompileEnv& env) {
+  // Resolve names.
+  std::vector<Output> feeds;
+  absl::flat_hash_map<Output, int> feed_index;
+  for (size_t i = 0; i < request.feed_names.size(); ++i) {
+    ASSIGN_OR_RETURN(Output out, ResolveOutput(graph, request.feed_names[i], "feed"));
+    if (!feed_index.emplace(out, static_cast<int>(i)).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("feed '", request.feed_names[i], "' is given twice"));
+    }
+    if (out.dtype() != request.feed_dtypes[i]) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "feed '", request.feed_names[i], "': fed a ", DTypeName(request.feed_dtypes[i]),
+          " tensor, but ", out.node->DebugName(), " is ", DTypeName(out.dtype())));
+    }
+    if (!out.shape().IsCompatibleWith(request.feed_shapes[i])) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "feed '", request.feed_names[i], "': fed shape ", request.feed_shapes[i].ToString(),
+          ", but ", out.node->DebugName(), " has shape ", out.shape().ToString()));
+    }
+    feeds.push_back(out);
+  }
+  std::vector<Output> fetches;
+  for (const std::string& name : request.fetch_names) {
+    ASSIGN_OR_RETURN(Output out, ResolveOutput(graph, name, "fetch"));
+    fetches.push_back(out);
+  }
+  std::vector<Node*> targets;
+  for (const std::string& name : request.target_names) {
+    Node* node = graph.FindNode(name);
+    if (node == nullptr) {
+      return absl::NotFoundError(
+          absl::StrCat("target '", name, "': no node named '", name, "' in the graph"));
+    }
+    targets.push_back(node);
+  }
+
+  // Prune: walk back from fetches and targets, stopping at fed outputs.
+  std::vector<bool> needed(graph.id_bound(), false);
+  std::vector<Node*> stack;
+  for (const Output& f : fetches) {
+    if (!feed_index.contains(f)) stack.push_back(f.node);
+  }
+  for (Node* t : targets) stack.push_back(t);
+  while (!stack.empty()) {
+    Node* n = stack.back();
+    stack.pop_back();
+    if (needed[n->id()]) continue;
+    needed[n->id()] = true;
+    for (const Output& in : n->inputs()) {
+      if (!feed_index.contains(in) && !needed[in.node->id()]) stack.push_back(in.node);
+    }
+    for (Node* c : n->control_inputs()) {
+      if (!needed[c->id()]) stack.push_back(c);
+    }
+  }
+
+  // Specialise: copy the needed nodes in order, with fed outputs replaced by
+  // placeholders of the fed shapes, so every shape becomes static.
+  auto plan = std::unique_ptr<Plan>(new Plan);
+  plan->graph_ = std::make_unique<Graph>();
+  Graph& g = *plan->graph_;
+  absl::flat_hash_map<Output, Output> mapped;
+  std::vector<Node*> node_map(graph.id_bound(), nullptr);
+  std::vector<Node*> feed_nodes;
+  for (size_t i = 0; i < feeds.size(); ++i) {
+    NodeSpec spec;
+    spec.name = g.UniqueName(absl::StrCat("_feed_", i));
+    spec.op = "Placeholder";
+    spec.attrs = {{"dtype", request.feed_dtypes[i]}, {"shape", request.feed_shapes[i]}};
+    ASSIGN_OR_RETURN(Node * n, g.AddNode(std::move(spec)));
+    mapped[feeds[i]] = Output(n, 0);
+    feed_nodes.push_back(n);
+  }
+  ASSIGN_OR_RETURN(std::vector<Node*> order, graph.TopologicalOrder());
+  for (Node* n : order) {
+    if (!needed[n->id()]) continue;
+    if (n->op() == "Placeholder") {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "placeholder '", n->name(), "' (", DTypeName(n->output_dtype(0)),
+          n->output_shape(0).ToString(), ") must be fed"));
+    }
+    NodeSpec spec;
+    spec.name = n->name();
+    spec.op = n->op();
+    spec.attrs = n->attrs();
+    spec.device = n->device();
+    for (const Output& in : n->inputs()) {
+      auto it = mapped.find(in);
+      spec.inputs.push_back(it != mapped.end() ? it->second
+                                               : Output(node_map[in.node->id()], in.index));
+    }
+    for (Node* c : n->control_inputs()) spec.control_inputs.push_back(node_map[c->id()]);
+    ASSIGN_OR_RETURN(Node * copy, g.AddNode(std::move(spec)));
+    if (copy->control_inputs().empty() && IsFoldable(*copy)) {
+      std::vector<Tensor> values = EvaluateSmallNode(*copy, env);
+      if (values.size() == 1) {
+        const std::string name = copy->name();
+        RETURN_IF_ERROR(g.RemoveNode(copy));
+        NodeSpec c;
+        c.name = name;
+        c.op = "Const";
+        c.attrs = {{"value", values[0]}, {"dtype", values[0].dtype()}};
+        ASSIGN_OR_RETURN(copy, g.AddNode(std::move(c)));
+      }
+    }
+    node_map[n->id()] = copy;
+    for (int i = 0; i < copy->num_outputs(); ++i) {
+      if (!copy->output_shape(i).IsFullyDefined()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            copy->DebugName(), ": the shape of output ", i, " is ",
+            copy->output_shape(i).ToString(),
+            " even with the fed shapes; Sluice needs every shape known before it runs"));
+      }
+    }
+  }
+
+  // Slots and kernels, in schedule order.
+  ASSIGN_OR_RETURN(std::vector<Node*> schedule, g.TopologicalOrder());
+  std::vector<std::vector<int>> slot_of(g.id_bound());
+  for (Node* n : schedule) {
+    for (int i = 0; i < n->num_outputs(); ++i) {
+      slot_of[n->id()].push_back(static_cast<int>(plan->slots_.size()));
+      plan->slots_.push_back({n->output_dtype(i), n->output_shape(i), -1});
+    }
+  }
+  const int num_threads = env.options->intra_op_threads;
+  for (Node* n : schedule) {
+    if (std::find(feed_nodes.begin(), feed_nodes.end(), n) != feed_nodes.end()) continue;
+    KernelInit init{*n, DeviceType::kCpu, env.variables, env.options->seed, num_threads};
+    ASSIGN_OR_RETURN(std::unique_ptr<OpKernel> kernel, env.kernels->CreateKernel(init));
+    Step step;
+    step.node = n;
+    step.kernel = kernel.get();
+    for (const Output& in : n->inputs()) step.inputs.push_back(slot_of[in.node->id()][in.index]);
+    step.outputs = slot_of[n->id()];
+    std::vector<bool> forwarded(n->num_outputs(), false);
+    for (int i : kernel->ForwardedOutputs()) forwarded[i] = true;
+    for (int i = 0; i < n->num_outputs(); ++i) {
+      if (forwarded[i]) continue;
+      Slot& slot = plan->slots_[step.outputs[i]];
+      slot.offset = plan->arena_bytes_;
+      const int64_t bytes = slot.shape.num_elements() * DTypeSize(slot.dtype);
+      plan->arena_bytes_ += (bytes + kTensorAlignment - 1) / kTensorAlignment * kTensorAlignment;
+    }
+    plan->kernels_.push_back(std::move(kernel));
+    plan->steps_.push_back(std::move(step));
+  }
+  for (Node* f : feed_nodes) plan->feed_slots_.push_back(slot_of[f->id()][0]);
+  for (const Output& f : fetches) {
+    auto it = mapped.find(f);
+    const Output out = it != mapped.end() ? it->second : Output(node_map[f.node->id()], f.index);
+    plan->fetch_slots_.push_back(slot_of[out.node->id()][out.index]);
+  }
+  // One frame up front, so the first execution allocates nothing more.
+  absl::MutexLock lock(&plan->frames_mu_);
+  plan->free_frames_.push_back(plan->NewFrame());
+  return plan;
+}
+
+std::unique_ptr<Plan::Frame> Plan::NewFrame() const {
+  auto frame = std::make_unique<Frame>();
+  const size_t bytes = static_cast<size_t>(std::max<int64_t>(arena_bytes_, kTensorAlignment));
+  void* raw = std::aligned_alloc(kTensorAlignment, bytes);
+  if (raw == nullptr) std::abort();  // checked against limits at compile time in M4
+  frame->arena = std::shared_ptr<void>(raw, [](void* p) { std::free(p); });
+  frame->tensors.resize(slots_.size());
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    const Slot& s = slots_[i];
+    if (s.offset < 0) continue;
+    frame->tensors[i] = Tensor::WrapBuffer(s.dtype, s.shape, frame->arena,
+                                           static_cast<char*>(raw) + s.offset);
+  }
+  size_t num_inputs = 0, num_outputs = 0;
+  for (const Step& step : steps_) {
+    num_inputs += step.inputs.size();
+    num_outputs += step.outputs.size();
+  }
+  frame->input_ptrs.reserve(num_inputs);
+  frame->output_ptrs.reserve(num_outputs);
+  for (const Step& step : steps_) {
+    const size_t in_begin = frame->input_ptrs.size();
+    const size_t out_begin = frame->output_ptrs.size();
+    for (int slot : step.inputs) frame->input_ptrs.push_back(&frame->tensors[slot]);
+    for (int slot : step.outputs) frame->output_ptrs.push_back(&frame->tensors[slot]);
+    frame->states.push_back(step.kernel->CreateState());
+    frame->contexts.push_back(KernelContext{
+        absl::MakeConstSpan(frame->input_ptrs.data() + in_begin, step.inputs.size()),
+        absl::MakeConstSpan(frame->output_ptrs.data() + out_begin, step.outputs.size()),
+        frame->states.back().get()});
+  }
+  return frame;
+}
+
+std::unique_ptr<Plan::Frame> Plan::AcquireFrame() const {
+  {
+    absl::MutexLock lock(&frames_mu_);
+    if (!free_frames_.empty()) {
+      std::unique_ptr<Frame> frame = std::move(free_frames_.back());
+      free_frames_.pop_back();
+      return frame;
+    }
+  }
+  return NewFrame();  // another thread holds every frame: grow the pool
+}
+
+void Plan::ReleaseFrame(std::unique_ptr<Frame> frame) const {
+  absl::MutexLock lock(&frames_mu_);
+  free_frames_.push_back(std::move(frame));
+}
+
+absl::StatusOr<std::vector<Tensor>> Plan::Execute(absl::Span<const Tensor> feeds,
+                                                  const RunOptions* options,
+                                                  RunMetadata* metadata) const {
+  std::unique_ptr<Frame> frame = AcquireFrame();
+  for (size_t i = 0; i < feeds.size(); ++i) frame->tensors[feed_slots_[i]] = feeds[i];
+  const bool trace = options != nullptr && options->trace && metadata != nullptr;
+  absl::Status status;
+  for (size_t s = 0; s < steps_.size(); ++s) {
+    const int64_t start = trace ? NowNanos() : 0;
+    status = steps_[s].kernel->Compute(frame->contexts[s]);
+    if (trace) {
+      metadata->steps.push_back(
+          {steps_[s].node->name(), steps_[s].node->op(), NowNanos() - start});
+    }
+    if (!status.ok()) {
+      status = absl::Status(status.code(),
+                            absl::StrCat(steps_[s].node->DebugName(), ": ", status.message()));
+      break;
+    }
+  }
+  std::vector<Tensor> results;
+  if (status.ok()) {
+    results.reserve(fetch_slots_.size());
+    for (int slot : fetch_slots_) results.push_back(frame->tensors[slot].Clone());
+  }
+  // Drop references to the caller's feeds before the frame goes back.
+  for (int slot : feed_slots_) frame->tensors[slot] = Tensor();
+  ReleaseFrame(std::move(frame));
+  if (!status.ok()) return status;
+  return results;
+}
+
+}  // namespace sluice

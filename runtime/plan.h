@@ -1,0 +1,94 @@
+// A compiled plan: the specialised graph of one run signature, its kernels,
+// the order they run in and the memory their tensors live in. Immutable once
+// compiled; any number of threads may execute it at once.
+#ifndef SLUICE_RUNTIME_PLAN_H_
+#define SLUICE_RUNTIME_PLAN_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/types/span.h"
+#include "graph/graph.h"
+#include "kernels/kernel.h"
+#include "kernels/kernel_registry.h"
+#include "runtime/session.h"
+
+namespace sluice {
+
+class VariableStore;
+
+// What a plan is compiled for. Names are "node" or "node:index" for feeds and
+// fetches, "node" for targets.
+struct PlanRequest {
+  std::vector<std::string> feed_names;
+  std::vector<DType> feed_dtypes;
+  std::vector<Shape> feed_shapes;
+  std::vector<std::string> fetch_names;
+  std::vector<std::string> target_names;
+};
+
+struct CompileEnv {
+  const KernelRegistry* kernels = nullptr;
+  VariableStore* variables = nullptr;
+  const SessionOptions* options = nullptr;
+};
+
+class Plan {
+ public:
+  // Prunes `graph` to what the request needs, specialises every shape from
+  // the feeds, schedules the nodes and creates their kernels. Errors name the
+  // feed, fetch, target or node at fault.
+  static absl::StatusOr<std::unique_ptr<Plan>> Compile(const Graph& graph,
+                                                       const PlanRequest& request,
+                                                       const CompileEnv& env);
+  ~Plan();
+
+  // Runs the plan. `feeds` are in request order and must have the request's
+  // dtypes and shapes (the caller matched them). Returns the fetches in order.
+  absl::StatusOr<std::vector<Tensor>> Execute(absl::Span<const Tensor> feeds,
+                                              const RunOptions* options,
+                                              RunMetadata* metadata) const;
+
+  // The specialised graph the plan was made from (for dumps and tests).
+  const Graph& graph() const { return *graph_; }
+  int num_steps() const { return static_cast<int>(steps_.size()); }
+  // Bytes of intermediate tensors one execution needs.
+  int64_t arena_bytes() const { return arena_bytes_; }
+
+ private:
+  struct Slot {
+    DType dtype;
+    Shape shape;
+    int64_t offset = -1;  // in the arena; -1 for feeds and forwarded outputs
+  };
+  struct Step {
+    const Node* node = nullptr;
+    OpKernel* kernel = nullptr;
+    std::vector<int> inputs;   // slot per input
+    std::vector<int> outputs;  // slot per output
+  };
+  struct Frame;
+
+  Plan();
+  std::unique_ptr<Frame> NewFrame() const;
+  std::unique_ptr<Frame> AcquireFrame() const;
+  void ReleaseFrame(std::unique_ptr<Frame> frame) const;
+
+  std::unique_ptr<Graph> graph_;
+  std::vector<std::unique_ptr<OpKernel>> kernels_;
+  std::vector<Step> steps_;
+  std::vector<Slot> slots_;
+  std::vector<int> feed_slots_;
+  std::vector<int> fetch_slots_;
+  int64_t arena_bytes_ = 0;
+
+  mutable absl::Mutex frames_mu_;
+  mutable std::vector<std::unique_ptr<Frame>> free_frames_ ABSL_GUARDED_BY(frames_mu_);
+};
+
+}  // namespace sluice
+
+#endif  // SLUICE_RUNTIME_PLAN_H_

@@ -1,0 +1,237 @@
+#include "runtime/session.h"
+
+#include <chrono>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/inlined_vector.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "cpu/cpu_threads.h"
+#include "graph/status_macros.h"
+#include "kernels/variable_store.h"
+#include "runtime/kernel_setup.h"
+#include "runtime/plan.h"
+#include "runtime/plan_cache.h"
+
+namespace sluice {
+namespace {
+
+int64_t NowNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+struct Session::Impl {
+  struct Callable {
+    PlanRequest request;  // names only; dtypes and shapes come with each run
+    absl::Mutex mu;
+    std::shared_ptr<const Plan> last_plan ABSL_GUARDED_BY(mu);
+    std::vector<DType> last_dtypes ABSL_GUARDED_BY(mu);
+    std::vector<Shape> last_shapes ABSL_GUARDED_BY(mu);
+  };
+
+  Impl(std::unique_ptr<Graph> g, const SessionOptions& o)
+      : graph(std::move(g)), options(o), plans(o.plan_cache_capacity) {}
+
+  // The plan for this signature, compiled on a miss.
+  absl::StatusOr<std::shared_ptr<const Plan>> GetPlan(const SignatureView& sig,
+                                                      RunMetadata* metadata) {
+    if (std::shared_ptr<const Plan> plan = plans.Find(sig)) {
+      if (metadata != nullptr) metadata->plan_compiled = false;
+      return plan;
+    }
+    const int64_t start = NowNanos();
+    PlanRequest request;
+    for (size_t i = 0; i < sig.feed_names.size(); ++i) {
+      request.feed_names.push_back(*sig.feed_names[i]);
+      request.feed_dtypes.push_back(sig.feed_values[i]->dtype());
+      request.feed_shapes.push_back(sig.feed_values[i]->shape());
+    }
+    request.fetch_names.assign(sig.fetch_names.begin(), sig.fetch_names.end());
+    request.target_names.assign(sig.target_names.begin(), sig.target_names.end());
+    CompileEnv env{&GlobalKernelRegistry(), &variables, &options};
+    ASSIGN_OR_RETURN(std::unique_ptr<Plan> plan, Plan::Compile(*graph, request, env));
+    std::shared_ptr<const Plan> cached = plans.Insert(request, std::move(plan));
+    if (metadata != nullptr) {
+      metadata->plan_compiled = true;
+      metadata->compile_nanoseconds = NowNanos() - start;
+    }
+    return cached;
+  }
+
+  absl::StatusOr<std::vector<Tensor>> Execute(const Plan& plan, absl::Span<const Tensor> feeds,
+                                              const RunOptions* run_options,
+                                              RunMetadata* metadata) {
+    cpu::UseThreadsInThisThread(options.intra_op_threads);
+    if (metadata == nullptr) return plan.Execute(feeds, run_options, nullptr);
+    const int64_t start = NowNanos();
+    auto result = plan.Execute(feeds, run_options, metadata);
+    metadata->run_nanoseconds = NowNanos() - start;
+    return result;
+  }
+
+  std::unique_ptr<Graph> graph;
+  SessionOptions options;
+  VariableStore variables;
+  PlanCache plans;
+
+  absl::Mutex callables_mu;
+  absl::flat_hash_map<CallableHandle, std::shared_ptr<Callable>> callables
+      ABSL_GUARDED_BY(callables_mu);
+  CallableHandle next_handle ABSL_GUARDED_BY(callables_mu) = 1;
+};
+
+Session::Session(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Session::~Session() = default;
+
+absl::StatusOr<std::unique_ptr<Session>> Session::Create(const Graph& graph,
+                                                         const SessionOptions& options) {
+  if (options.intra_op_threads < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "SessionOptions.intra_op_threads must be >= 0 (0: every core), got ",
+        options.intra_op_threads));
+  }
+  if (!graph.build_status().ok()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the graph holds a build error, fix it first: ", graph.build_status().message()));
+  }
+  RETURN_IF_ERROR(graph.TopologicalOrder().status());
+  auto impl = std::make_unique<Impl>(graph.Clone(), options);
+  return std::unique_ptr<Session>(new Session(std::move(impl)));
+}
+
+const Graph& Session::graph() const { return *impl_->graph; }
+const SessionOptions& Session::options() const { return impl_->options; }
+
+absl::StatusOr<std::vector<Tensor>> Session::Run(const FeedList& feeds,
+                                                 const std::vector<std::string>& fetches,
+                                                 const std::vector<std::string>& targets,
+                                                 const RunOptions* options,
+                                                 RunMetadata* metadata) {
+  absl::InlinedVector<const std::string*, 8> names;
+  absl::InlinedVector<const Tensor*, 8> values;
+  absl::InlinedVector<Tensor, 8> tensors;
+  for (const auto& [name, value] : feeds) {
+    if (!value.valid()) {
+      return absl::InvalidArgumentError(absl::StrCat("feed '", name, "' is an empty tensor"));
+    }
+    names.push_back(&name);
+    values.push_back(&value);
+    tensors.push_back(value);
+  }
+  const SignatureView sig{names, values, fetches, targets};
+  ASSIGN_OR_RETURN(std::shared_ptr<const Plan> plan, impl_->GetPlan(sig, metadata));
+  return impl_->Execute(*plan, tensors, options, metadata);
+}
+
+absl::StatusOr<std::vector<Tensor>> Session::Run(
+    const std::vector<std::pair<Output, Tensor>>& feeds, const std::vector<Output>& fetches,
+    const std::vector<Node*>& targets, const RunOptions* options, RunMetadata* metadata) {
+  FeedList named;
+  for (const auto& [out, value] : feeds) {
+    if (!out.valid()) return absl::InvalidArgumentError("a feed names a null Output");
+    named.emplace_back(out.name(), value);
+  }
+  std::vector<std::string> fetch_names;
+  for (const Output& f : fetches) {
+    if (!f.valid()) return absl::InvalidArgumentError("a fetch names a null Output");
+    fetch_names.push_back(f.name());
+  }
+  std::vector<std::string> target_names;
+  for (Node* t : targets) {
+    if (t == nullptr) return absl::InvalidArgumentError("a target is a null Node");
+    target_names.push_back(t->name());
+  }
+  return Run(named, fetch_names, target_names, options, metadata);
+}
+
+absl::StatusOr<Session::CallableHandle> Session::MakeCallable(
+    const std::vector<std::string>& feeds, const std::vector<std::string>& fetches,
+    const std::vector<std::string>& targets) {
+  // Check the names now, so mistakes surface here rather than on first run.
+  for (const std::string& name : feeds) {
+    const std::string node = name.substr(0, name.rfind(':'));
+    if (impl_->graph->FindNode(node) == nullptr) {
+      return absl::NotFoundError(
+          absl::StrCat("feed '", name, "': no node named '", node, "' in the graph"));
+    }
+  }
+  auto callable = std::make_shared<Impl::Callable>();
+  callable->request.feed_names = feeds;
+  callable->request.fetch_names = fetches;
+  callable->request.target_names = targets;
+  absl::MutexLock lock(&impl_->callables_mu);
+  const CallableHandle handle = impl_->next_handle++;
+  impl_->callables.emplace(handle, std::move(callable));
+  return handle;
+}
+
+absl::StatusOr<std::vector<Tensor>> Session::RunCallable(CallableHandle handle,
+                                                         const std::vector<Tensor>& feeds,
+                                                         RunMetadata* metadata) {
+  std::shared_ptr<Impl::Callable> callable;  // kept alive if released meanwhile
+  {
+    absl::MutexLock lock(&impl_->callables_mu);
+    auto it = impl_->callables.find(handle);
+    if (it == impl_->callables.end()) {
+      return absl::InvalidArgumentError(absl::StrCat("no callable with handle ", handle));
+    }
+    callable = it->second;
+  }
+  const PlanRequest& request = callable->request;
+  if (feeds.size() != request.feed_names.size()) {
+    return absl::InvalidArgumentError(absl::StrCat("callable ", handle, " takes ",
+                                                   request.feed_names.size(), " feeds, got ",
+                                                   feeds.size()));
+  }
+  std::shared_ptr<const Plan> plan;
+  {
+    absl::MutexLock lock(&callable->mu);
+    if (callable->last_plan != nullptr) {
+      bool same = true;
+      for (size_t i = 0; i < feeds.size() && same; ++i) {
+        same = feeds[i].dtype() == callable->last_dtypes[i] &&
+               feeds[i].shape() == callable->last_shapes[i];
+      }
+      if (same) plan = callable->last_plan;
+    }
+  }
+  if (plan == nullptr) {
+    absl::InlinedVector<const std::string*, 8> names;
+    absl::InlinedVector<const Tensor*, 8> values;
+    for (size_t i = 0; i < feeds.size(); ++i) {
+      if (!feeds[i].valid()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("feed '", request.feed_names[i], "' is an empty tensor"));
+      }
+      names.push_back(&request.feed_names[i]);
+      values.push_back(&feeds[i]);
+    }
+    const SignatureView sig{names, values, request.fetch_names, request.target_names};
+    ASSIGN_OR_RETURN(plan, impl_->GetPlan(sig, metadata));
+    absl::MutexLock lock(&callable->mu);
+    callable->last_plan = plan;
+    callable->last_dtypes.clear();
+    callable->last_shapes.clear();
+    for (const Tensor& t : feeds) {
+      callable->last_dtypes.push_back(t.dtype());
+      callable->last_shapes.push_back(t.shape());
+    }
+  } else if (metadata != nullptr) {
+    metadata->plan_compiled = false;
+  }
+  return impl_->Execute(*plan, feeds, nullptr, metadata);
+}
+
+absl::Status Session::ReleaseCallable(CallableHandle handle) {
+  absl::MutexLock lock(&impl_->callables_mu);
+  if (impl_->callables.erase(handle) == 0) {
+    return absl::InvalidArgumentError(absl::StrCat("no callable with handle ", handle));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace sluice

@@ -1,0 +1,103 @@
+// Session: runs a graph with TensorFlow 1.x semantics. The first Run of a
+// signature (feed names, dtypes and shapes; fetches; targets) compiles a Plan;
+// later Runs of that signature reuse it.
+#ifndef SLUICE_RUNTIME_SESSION_H_
+#define SLUICE_RUNTIME_SESSION_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "graph/graph.h"
+#include "graph/tensor.h"
+
+namespace sluice {
+
+struct SessionOptions {
+  // Threads one kernel may use; 0 means every core.
+  int intra_op_threads = 0;
+  // Whether independent branches of a plan may run at the same time. Off by
+  // default: kernels already use every core, and branch parallelism on top
+  // would oversubscribe them.
+  bool inter_op_parallelism = false;
+  // Compiled plans kept per session; the least recently used is dropped.
+  int plan_cache_capacity = 32;
+  // Graph-level seed combined with each random op's seed and seed2.
+  uint64_t seed = 87654321;
+};
+
+struct RunOptions {
+  // Record each step's time in RunMetadata.
+  bool trace = false;
+};
+
+struct StepStats {
+  std::string node;
+  std::string op;
+  int64_t nanoseconds = 0;
+};
+
+struct RunMetadata {
+  // True when this run compiled its plan, false when it reused one.
+  bool plan_compiled = false;
+  int64_t compile_nanoseconds = 0;
+  int64_t run_nanoseconds = 0;
+  // Per step, in execution order; filled when RunOptions::trace is set.
+  std::vector<StepStats> steps;
+};
+
+// Feeds name a node output ("x" or "x:1"); fetches too; targets name nodes.
+using FeedList = std::vector<std::pair<std::string, Tensor>>;
+
+class Plan;
+class PlanCache;
+
+class Session {
+ public:
+  // The session keeps its own copy of `graph`; later edits to `graph` are not
+  // seen. Variables start uninitialised.
+  static absl::StatusOr<std::unique_ptr<Session>> Create(const Graph& graph,
+                                                         const SessionOptions& options = {});
+  ~Session();
+
+  // Runs what `fetches` and `targets` need, with `feeds` replacing the values
+  // of the outputs they name, and returns the fetched values in order.
+  absl::StatusOr<std::vector<Tensor>> Run(const FeedList& feeds,
+                                          const std::vector<std::string>& fetches,
+                                          const std::vector<std::string>& targets = {},
+                                          const RunOptions* options = nullptr,
+                                          RunMetadata* metadata = nullptr);
+  // The same with Outputs and Nodes of the graph the session was created from
+  // (they are matched by name).
+  absl::StatusOr<std::vector<Tensor>> Run(const std::vector<std::pair<Output, Tensor>>& feeds,
+                                          const std::vector<Output>& fetches,
+                                          const std::vector<Node*>& targets = {},
+                                          const RunOptions* options = nullptr,
+                                          RunMetadata* metadata = nullptr);
+
+  // A fixed signature run without any name lookup (TF1's MakeCallable).
+  using CallableHandle = int64_t;
+  absl::StatusOr<CallableHandle> MakeCallable(const std::vector<std::string>& feeds,
+                                              const std::vector<std::string>& fetches,
+                                              const std::vector<std::string>& targets = {});
+  // `feeds` in the order given to MakeCallable.
+  absl::StatusOr<std::vector<Tensor>> RunCallable(CallableHandle handle,
+                                                  const std::vector<Tensor>& feeds,
+                                                  RunMetadata* metadata = nullptr);
+  absl::Status ReleaseCallable(CallableHandle handle);
+
+  const Graph& graph() const;
+  const SessionOptions& options() const;
+
+ private:
+  struct Impl;
+  explicit Session(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sluice
+
+#endif  // SLUICE_RUNTIME_SESSION_H_
