@@ -34,9 +34,9 @@ constexpr int64_t kPlainMacs = 2048;
 struct MatMulPlan {
   int64_t m = 0, k = 0, n = 0;
   bool transpose_a = false, transpose_b = false;
-  std::vector<int64_t> batch;                  // collapsed output batch dims
-  std::vector<int64_t> a_batch, b_batch;       // the same dims in a and b (1: broadcast)
-  std::vector<int64_t> a_offsets, b_offsets;   // element offset of each batch's matrix
+  std::vector<int64_t> batch;                 // collapsed output batch dims
+  std::vector<int64_t> a_batch, b_batch;      // the same dims in a and b (1: broadcast)
+  std::vector<int64_t> a_offsets, b_offsets;  // element offset of each batch's matrix
   int64_t batch_count = 1;
   Shape out_shape;
 
@@ -52,8 +52,8 @@ absl::StatusOr<MatMulPlan> PlanMatMul(const Shape& a, const Shape& b, bool trans
         absl::StrCat("MatMul needs 2-D inputs, got ", a.ToString(), " and ", b.ToString()));
   }
   if (ra < 2 || rb < 2) {
-    return absl::InvalidArgumentError(absl::StrCat("inputs must have rank >= 2, got ",
-                                                   a.ToString(), " and ", b.ToString()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("inputs must have rank >= 2, got ", a.ToString(), " and ", b.ToString()));
   }
   MatMulPlan p;
   p.transpose_a = transpose_a;
@@ -63,9 +63,9 @@ absl::StatusOr<MatMulPlan> PlanMatMul(const Shape& a, const Shape& b, bool trans
   const int64_t kb = transpose_b ? b.dim(rb - 1) : b.dim(rb - 2);
   p.n = transpose_b ? b.dim(rb - 2) : b.dim(rb - 1);
   if (p.k != kb) {
-    return absl::InvalidArgumentError(absl::StrCat("inner dimensions differ: ", a.ToString(),
-                                                   " vs ", b.ToString(),
-                                                   transpose_a || transpose_b ? " (transposed)" : ""));
+    return absl::InvalidArgumentError(
+        absl::StrCat("inner dimensions differ: ", a.ToString(), " vs ", b.ToString(),
+                     transpose_a || transpose_b ? " (transposed)" : ""));
   }
   // Broadcast the batch dims, right-aligned.
   const int batch_rank = std::max(ra, rb) - 2;
@@ -75,8 +75,8 @@ absl::StatusOr<MatMulPlan> PlanMatMul(const Shape& a, const Shape& b, bool trans
     ad[i] = ia >= 0 ? a.dim(ia) : 1;
     bd[i] = ib >= 0 ? b.dim(ib) : 1;
     if (ad[i] != bd[i] && ad[i] != 1 && bd[i] != 1) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "batch dimensions do not broadcast: ", a.ToString(), " vs ", b.ToString()));
+      return absl::InvalidArgumentError(
+          absl::StrCat("batch dimensions do not broadcast: ", a.ToString(), " vs ", b.ToString()));
     }
     out_batch[i] = ad[i] == 1 ? bd[i] : ad[i];
   }
@@ -132,14 +132,15 @@ absl::StatusOr<MatMulPlan> PlanMatMul(const Shape& a, const Shape& b, bool trans
   return p;
 }
 
-// c[m x n] = op(a) x op(b) for floating T, accumulating in T.
+// Rows [row_begin, row_end) of c[m x n] = op(a) x op(b) for floating T,
+// accumulating in T.
 template <typename T>
 void PlainMatMulFloat(const T* __restrict a, const T* __restrict b, T* __restrict c, int64_t m,
-                      int64_t k, int64_t n, bool ta, bool tb) {
+                      int64_t k, int64_t n, bool ta, bool tb, int64_t row_begin, int64_t row_end) {
   // Element (i, kk) of op(a) is a[i * a_row + kk * a_col].
   const int64_t a_row = ta ? 1 : k, a_col = ta ? m : 1;
   if (!tb) {
-    for (int64_t i = 0; i < m; ++i) {
+    for (int64_t i = row_begin; i < row_end; ++i) {
       T* __restrict row = c + i * n;
       std::fill(row, row + n, T(0));
       for (int64_t kk = 0; kk < k; ++kk) {
@@ -151,7 +152,7 @@ void PlainMatMulFloat(const T* __restrict a, const T* __restrict b, T* __restric
     return;
   }
   // op(b)(kk, j) = b[j * k + kk]: dot products over contiguous rows of b.
-  for (int64_t i = 0; i < m; ++i) {
+  for (int64_t i = row_begin; i < row_end; ++i) {
     for (int64_t j = 0; j < n; ++j) {
       const T* __restrict brow = b + j * k;
       T sum = 0;
@@ -164,11 +165,11 @@ void PlainMatMulFloat(const T* __restrict a, const T* __restrict b, T* __restric
 // Integer products: arithmetic in uint64_t wraps instead of overflowing, and
 // the low bits match two's complement arithmetic in T.
 template <typename T>
-void PlainMatMulInt(const T* a, const T* b, T* c, int64_t m, int64_t k, int64_t n, bool ta,
-                    bool tb) {
+void PlainMatMulInt(const T* a, const T* b, T* c, int64_t m, int64_t k, int64_t n, bool ta, bool tb,
+                    int64_t row_begin, int64_t row_end) {
   const int64_t a_row = ta ? 1 : k, a_col = ta ? m : 1;
   const int64_t b_row = tb ? 1 : n, b_col = tb ? k : 1;  // op(b)(kk, j) = b[kk*b_row + j*b_col]
-  for (int64_t i = 0; i < m; ++i) {
+  for (int64_t i = row_begin; i < row_end; ++i) {
     for (int64_t j = 0; j < n; ++j) {
       uint64_t sum = 0;
       for (int64_t kk = 0; kk < k; ++kk) {
@@ -229,16 +230,21 @@ class MatMulKernel final : public OpKernel {
     if constexpr (std::is_same_v<T, BFloat16>) {
       return absl::InternalError("bf16 MatMul without a oneDNN primitive");
     } else {
-      const int64_t mat = p.m * p.n;
-      ParallelFor(p.batch_count, p.m * p.n * p.k, [&](int64_t begin, int64_t end) {
-        for (int64_t t = begin; t < end; ++t) {
+      // Tasks are rows of all the batch's products, so one big product
+      // splits across threads too.
+      ParallelFor(p.batch_count * p.m, p.n * p.k, [&](int64_t begin, int64_t end) {
+        while (begin < end) {
+          const int64_t t = begin / p.m, row = begin % p.m;
+          const int64_t row_end = std::min(p.m, row + (end - begin));
           const T* at = a + p.a_offsets[t];
           const T* bt = b + p.b_offsets[t];
+          T* ct = c + t * p.m * p.n;
           if constexpr (std::is_floating_point_v<T>) {
-            PlainMatMulFloat(at, bt, c + t * mat, p.m, p.k, p.n, p.transpose_a, p.transpose_b);
+            PlainMatMulFloat(at, bt, ct, p.m, p.k, p.n, p.transpose_a, p.transpose_b, row, row_end);
           } else {
-            PlainMatMulInt(at, bt, c + t * mat, p.m, p.k, p.n, p.transpose_a, p.transpose_b);
+            PlainMatMulInt(at, bt, ct, p.m, p.k, p.n, p.transpose_a, p.transpose_b, row, row_end);
           }
+          begin += row_end - row;
         }
       });
       return absl::OkStatus();
@@ -284,8 +290,7 @@ class MatMulKernel final : public OpKernel {
     });
     if (!primitive_.valid()) {
       if (dtype == DType::kBF16) {
-        return status.ok() ? absl::UnimplementedError("no oneDNN bf16 matmul on this CPU")
-                           : status;
+        return status.ok() ? absl::UnimplementedError("no oneDNN bf16 matmul on this CPU") : status;
       }
       // f32 falls back to the plain loops.
     }
@@ -299,12 +304,18 @@ class MatMulKernel final : public OpKernel {
 template <bool kBatched>
 KernelOr MakeMatMul(const KernelInit& init) {
   switch (init.input_dtype(0)) {
-    case DType::kF32: return MatMulKernel<float>::Create(init, kBatched);
-    case DType::kF64: return MatMulKernel<double>::Create(init, kBatched);
-    case DType::kBF16: return MatMulKernel<BFloat16>::Create(init, kBatched);
-    case DType::kI32: return MatMulKernel<int32_t>::Create(init, kBatched);
-    case DType::kI64: return MatMulKernel<int64_t>::Create(init, kBatched);
-    default: break;
+    case DType::kF32:
+      return MatMulKernel<float>::Create(init, kBatched);
+    case DType::kF64:
+      return MatMulKernel<double>::Create(init, kBatched);
+    case DType::kBF16:
+      return MatMulKernel<BFloat16>::Create(init, kBatched);
+    case DType::kI32:
+      return MatMulKernel<int32_t>::Create(init, kBatched);
+    case DType::kI64:
+      return MatMulKernel<int64_t>::Create(init, kBatched);
+    default:
+      break;
   }
   return absl::UnimplementedError(
       absl::StrCat("no CPU matmul for ", DTypeName(init.input_dtype(0))));

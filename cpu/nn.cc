@@ -42,8 +42,8 @@ absl::Status CheckOutputShape(const KernelInit& init, int index, const Shape& ex
 
 // bf16 has no plain loops: a factory whose primitive could not be built
 // reports why.
-absl::Status RequirePrimitive(const ReorderingPrimitive& p, const absl::Status& status,
-                              DType dtype, absl::string_view what) {
+absl::Status RequirePrimitive(const ReorderingPrimitive& p, const absl::Status& status, DType dtype,
+                              absl::string_view what) {
   if (p.valid() || dtype != DType::kBF16) return absl::OkStatus();
   if (!status.ok()) return status;
   return absl::UnimplementedError(absl::StrCat("no oneDNN ", what, " for bf16 on this CPU"));
@@ -100,8 +100,8 @@ class Conv2DKernel final : public OpKernel {
       return absl::OkStatus();
     }
     if (primitive_.valid()) {
-      return RunPrimitive(primitive_, ctx, {ctx.input(0).raw_data(), ctx.input(1).raw_data(),
-                                            y.raw_data()});
+      return RunPrimitive(primitive_, ctx,
+                          {ctx.input(0).raw_data(), ctx.input(1).raw_data(), y.raw_data()});
     }
     plain::VisitPlain(dtype_, [&]<typename T>() {
       plain::Conv2D(window_, ctx.input(0).data<T>(), ctx.input(1).data<T>(), y.data<T>());
@@ -126,8 +126,7 @@ class PoolKernel final : public OpKernel {
     RETURN_IF_ERROR(CheckOutputShape(init, 0, w.OutputShape()));
     const DType dtype = init.input_dtype(0);
     auto kernel = std::unique_ptr<PoolKernel>(new PoolKernel(w, kind, dtype));
-    if (w.output_elements() == 0 ||
-        plain::UsePlain(dtype, w.input_elements(), plain::kPoolElements)) {
+    if (w.output_elements() == 0 || plain::UsePlain(dtype, plain::PoolWork(w), plain::kPoolWork)) {
       return kernel;
     }
     absl::Status status = CatchDnnl("pooling", [&] {
@@ -190,8 +189,7 @@ class FusedBatchNormKernel final : public OpKernel {
   static KernelOr Create(const KernelInit& init) {
     const Shape& x = init.input_shape(0);
     if (x.rank() != 4) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("x must be 4-D, got ", x.ToString()));
+      return absl::InvalidArgumentError(absl::StrCat("x must be 4-D, got ", x.ToString()));
     }
     const AttrValue* format_attr = init.node.FindAttr("data_format");
     ASSIGN_OR_RETURN(DataFormat format,
@@ -201,8 +199,8 @@ class FusedBatchNormKernel final : public OpKernel {
     const int64_t spatial = nhwc ? x.dim(1) * x.dim(2) : x.dim(2) * x.dim(3);
     auto kernel = std::unique_ptr<FusedBatchNormKernel>(new FusedBatchNormKernel());
     kernel->dtype_ = init.input_dtype(0);
-    kernel->layout_ = nhwc ? plain::ChannelLayout{n * spatial, c, 1}
-                           : plain::ChannelLayout{n, c, spatial};
+    kernel->layout_ =
+        nhwc ? plain::ChannelLayout{n * spatial, c, 1} : plain::ChannelLayout{n, c, spatial};
     kernel->epsilon_ = init.attr("epsilon").f();
     const AttrValue* factor = init.node.FindAttr("exponential_avg_factor");
     kernel->factor_ = factor != nullptr ? factor->f() : 1.0f;
@@ -221,8 +219,7 @@ class FusedBatchNormKernel final : public OpKernel {
     for (int i = 1; i <= 4; ++i) RETURN_IF_ERROR(CheckOutputShape(init, i, Shape{c}));
     RETURN_IF_ERROR(CheckOutputShape(init, 0, x));
     const int64_t elements = n * c * spatial;
-    if (elements == 0 ||
-        plain::UsePlain(kernel->dtype_, elements, plain::kBatchNormElements)) {
+    if (elements == 0 || plain::UsePlain(kernel->dtype_, elements, plain::kBatchNormElements)) {
       return kernel;
     }
     // Failure leaves f32 on the plain loops.
@@ -235,8 +232,8 @@ class FusedBatchNormKernel final : public OpKernel {
       if (!kernel->training_) flags = flags | dnnl::normalization_flags::use_global_stats;
       dnnl::batch_normalization_forward::primitive_desc pd(
           dnnl::batch_normalization_forward::desc(
-              kernel->training_ ? prop_kind::forward_training : prop_kind::forward_inference,
-              data, kernel->epsilon_, flags),
+              kernel->training_ ? prop_kind::forward_training : prop_kind::forward_inference, data,
+              kernel->epsilon_, flags),
           UserScratchpad(), CpuEngine());
       // Training writes the statistics; inference reads them.
       const bool stats_out = kernel->training_;
@@ -260,10 +257,10 @@ class FusedBatchNormKernel final : public OpKernel {
       const bool training = training_;
       const void* mean = training ? ctx.output(3).raw_data() : ctx.input(3).raw_data();
       const void* variance = training ? ctx.output(4).raw_data() : ctx.input(4).raw_data();
-      RETURN_IF_ERROR(RunPrimitive(primitive_, ctx,
-                                   {ctx.input(0).raw_data(), ctx.input(1).raw_data(),
-                                    ctx.input(2).raw_data(), mean, variance,
-                                    ctx.output(0).raw_data()}));
+      RETURN_IF_ERROR(
+          RunPrimitive(primitive_, ctx,
+                       {ctx.input(0).raw_data(), ctx.input(1).raw_data(), ctx.input(2).raw_data(),
+                        mean, variance, ctx.output(0).raw_data()}));
       if (training) plain::VisitPlain(dtype_, [&]<typename T>() { BlendStatistics<T>(ctx); });
     }
     return absl::OkStatus();
@@ -412,8 +409,8 @@ class SoftmaxCrossEntropyKernel final : public OpKernel {
     const Shape& f = init.input_shape(0);
     const Shape& l = init.input_shape(1);
     if (f.rank() != 2 || l.rank() != 2) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "logits and labels must be 2-D, got ", f.ToString(), " and ", l.ToString()));
+      return absl::InvalidArgumentError(
+          absl::StrCat("logits and labels must be 2-D, got ", f.ToString(), " and ", l.ToString()));
     }
     ASSIGN_OR_RETURN(Shape out, BroadcastShapes(f, l));
     RETURN_IF_ERROR(CheckOutputShape(init, 0, Shape{out.dim(0)}));

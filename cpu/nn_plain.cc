@@ -348,11 +348,18 @@ void EltwiseBackward(EltwiseKind kind, int64_t n, const T* dy, const T* value, T
     const T* __restrict v = value;
     T* __restrict d = dx;
     switch (kind) {
+      // Both operands are loaded unconditionally so the selects vectorise.
       case EltwiseKind::kRelu:
-        for (int64_t i = begin; i < end; ++i) d[i] = v[i] > T(0) ? g[i] : T(0);
+        for (int64_t i = begin; i < end; ++i) {
+          const T gi = g[i];
+          d[i] = v[i] > T(0) ? gi : T(0);
+        }
         break;
       case EltwiseKind::kElu:
-        for (int64_t i = begin; i < end; ++i) d[i] = v[i] > T(0) ? g[i] : g[i] * (v[i] + T(1));
+        for (int64_t i = begin; i < end; ++i) {
+          const T gi = g[i], vi = v[i];
+          d[i] = vi > T(0) ? gi : gi * (vi + T(1));
+        }
         break;
       case EltwiseKind::kTanh:
         for (int64_t i = begin; i < end; ++i) d[i] = g[i] * (T(1) - v[i] * v[i]);
@@ -364,19 +371,19 @@ void EltwiseBackward(EltwiseKind kind, int64_t n, const T* dy, const T* value, T
   });
 }
 
-#define SLUICE_INSTANTIATE_PLAIN_NN(T)                                                         \
-  template void Conv2D<T>(const Window2D&, const T*, const T*, T*);                            \
-  template void Conv2DBackwardData<T>(const Window2D&, const T*, const T*, T*);                \
-  template void Conv2DBackwardFilter<T>(const Window2D&, const T*, const T*, T*);              \
-  template void Pool2D<T>(const Window2D&, PoolKind, const T*, T*);                            \
-  template void Pool2DBackward<T>(const Window2D&, PoolKind, const T*, const T*, T*);          \
-  template void BatchNormStats<T>(const ChannelLayout&, const T*, T*, T*);                     \
-  template void BatchNormApply<T>(const ChannelLayout&, const T*, const T*, const T*,          \
-                                  const T*, const T*, float, T*);                              \
-  template void BatchNormBackward<T>(const ChannelLayout&, const T*, const T*, const T*,       \
-                                     const T*, const T*, float, bool, T*, T*, T*);             \
-  template void Softmax<T>(int64_t, int64_t, bool, const T*, T*);                              \
-  template void SoftmaxBackward<T>(int64_t, int64_t, bool, const T*, const T*, T*);            \
+#define SLUICE_INSTANTIATE_PLAIN_NN(T)                                                             \
+  template void Conv2D<T>(const Window2D&, const T*, const T*, T*);                                \
+  template void Conv2DBackwardData<T>(const Window2D&, const T*, const T*, T*);                    \
+  template void Conv2DBackwardFilter<T>(const Window2D&, const T*, const T*, T*);                  \
+  template void Pool2D<T>(const Window2D&, PoolKind, const T*, T*);                                \
+  template void Pool2DBackward<T>(const Window2D&, PoolKind, const T*, const T*, T*);              \
+  template void BatchNormStats<T>(const ChannelLayout&, const T*, T*, T*);                         \
+  template void BatchNormApply<T>(const ChannelLayout&, const T*, const T*, const T*, const T*,    \
+                                  const T*, float, T*);                                            \
+  template void BatchNormBackward<T>(const ChannelLayout&, const T*, const T*, const T*, const T*, \
+                                     const T*, float, bool, T*, T*, T*);                           \
+  template void Softmax<T>(int64_t, int64_t, bool, const T*, T*);                                  \
+  template void SoftmaxBackward<T>(int64_t, int64_t, bool, const T*, const T*, T*);                \
   template void EltwiseBackward<T>(EltwiseKind, int64_t, const T*, const T*, T*);
 
 SLUICE_INSTANTIATE_PLAIN_NN(float)

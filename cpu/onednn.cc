@@ -20,14 +20,20 @@ dnnl::stream& CpuStream() {
 std::optional<dnnl::memory::data_type> DnnlDataType(DType dtype) {
   using dt = dnnl::memory::data_type;
   switch (dtype) {
-    case DType::kF32: return dt::f32;
-    case DType::kBF16: return dt::bf16;
-    case DType::kI32: return dt::s32;
-    case DType::kI8: return dt::s8;
-    case DType::kU8: return dt::u8;
+    case DType::kF32:
+      return dt::f32;
+    case DType::kBF16:
+      return dt::bf16;
+    case DType::kI32:
+      return dt::s32;
+    case DType::kI8:
+      return dt::s8;
+    case DType::kU8:
+      return dt::u8;
     // oneDNN 2.6 has f16 descriptors but no CPU primitive for them on the
     // machines we target; f64, i64 and bool do not exist in oneDNN at all.
-    default: return std::nullopt;
+    default:
+      return std::nullopt;
   }
 }
 
@@ -60,9 +66,7 @@ absl::Status DnnlError(absl::string_view what, const dnnl::error& e) {
   return absl::UnimplementedError(absl::StrCat("oneDNN cannot run ", what, ": ", e.what()));
 }
 
-int64_t DescBytes(const dnnl::memory::desc& desc) {
-  return static_cast<int64_t>(desc.get_size());
-}
+int64_t DescBytes(const dnnl::memory::desc& desc) { return static_cast<int64_t>(desc.get_size()); }
 
 absl::StatusOr<DnnlPrimitive> DnnlPrimitive::Create(const dnnl::primitive_desc_base& pd,
                                                     std::vector<int> args) {
@@ -130,8 +134,8 @@ absl::Status DnnlPrimitive::Run(Bindings& bindings, absl::Span<const void* const
   return absl::OkStatus();
 }
 
-absl::StatusOr<ReorderingPrimitive> ReorderingPrimitive::Create(
-    const dnnl::primitive_desc_base& pd, std::vector<Arg> args) {
+absl::StatusOr<ReorderingPrimitive> ReorderingPrimitive::Create(const dnnl::primitive_desc_base& pd,
+                                                                std::vector<Arg> args) {
   if (args.size() > kMaxArgs) return absl::InternalError("too many primitive arguments");
   ReorderingPrimitive p;
   std::vector<int> ids;
@@ -152,10 +156,33 @@ absl::StatusOr<ReorderingPrimitive> ReorderingPrimitive::Create(
   return p;
 }
 
+namespace {
+
+std::string ArgName(int arg) {
+  switch (arg) {
+    case DNNL_ARG_SRC:
+      return "src";
+    case DNNL_ARG_DST:
+      return "dst";
+    case DNNL_ARG_WEIGHTS:
+      return "weights";
+    case DNNL_ARG_DIFF_SRC:
+      return "diff_src";
+    case DNNL_ARG_DIFF_DST:
+      return "diff_dst";
+    case DNNL_ARG_DIFF_WEIGHTS:
+      return "diff_weights";
+    default:
+      return absl::StrCat("arg ", arg);
+  }
+}
+
+}  // namespace
+
 std::string ReorderingPrimitive::impl_name() const {
   std::string name = main_.impl_name();
   for (size_t i = 0; i < args_.size(); ++i) {
-    if (reorders_[i].valid()) absl::StrAppend(&name, "+reorder(arg ", args_[i].id, ")");
+    if (reorders_[i].valid()) absl::StrAppend(&name, "+reorder(", ArgName(args_[i].id), ")");
   }
   return name;
 }

@@ -84,7 +84,7 @@ class DnnlPrimitive {
     std::vector<dnnl::memory> memories_;  // one per argument, in argument order
     std::vector<void*> handles_;          // what each memory object points at now
     std::unordered_map<int, dnnl::memory> args_;
-    Tensor scratchpad_;                   // owns the scratchpad bytes, if any
+    Tensor scratchpad_;  // owns the scratchpad bytes, if any
   };
 
   DnnlPrimitive() = default;
@@ -128,8 +128,8 @@ class DnnlPrimitive {
 class ReorderingPrimitive {
  public:
   struct Arg {
-    int id;                         // DNNL_ARG_*
-    dnnl::memory::desc user;        // the caller's layout; empty: as the primitive wants
+    int id;                   // DNNL_ARG_*
+    dnnl::memory::desc user;  // the caller's layout; empty: as the primitive wants
     bool is_output = false;
   };
 
@@ -146,7 +146,7 @@ class ReorderingPrimitive {
                                                     std::vector<Arg> args);
 
   bool valid() const { return main_.valid(); }
-  // The main primitive's implementation, with "+reorder" per reordered
+  // The main primitive's implementation, with "+reorder(...)" per reordered
   // argument, e.g. "brgconv:avx512_core+reorder(weights)".
   std::string impl_name() const;
   const DnnlPrimitive& main() const { return main_; }
@@ -156,7 +156,7 @@ class ReorderingPrimitive {
   absl::Status Run(State& state, absl::Span<const void* const> ptrs) const;
 
  private:
-  static constexpr int kMaxArgs = 8;
+  static constexpr int kMaxArgs = 12;
   DnnlPrimitive main_;
   std::vector<Arg> args_;
   std::vector<DnnlPrimitive> reorders_;  // invalid where the argument is direct

@@ -16,8 +16,7 @@ absl::Status CheckDType(DType dtype, bool allow_bf16, absl::string_view what) {
   if (dtype == DType::kF32 || dtype == DType::kF64 || (allow_bf16 && dtype == DType::kBF16)) {
     return absl::OkStatus();
   }
-  return absl::UnimplementedError(
-      absl::StrCat("no CPU ", what, " for ", DTypeName(dtype)));
+  return absl::UnimplementedError(absl::StrCat("no CPU ", what, " for ", DTypeName(dtype)));
 }
 
 // An error for a dtype oneDNN should have handled but could not (bf16 on a
@@ -28,9 +27,7 @@ absl::Status NoPrimitive(absl::Status status, DType dtype, absl::string_view wha
       absl::StrCat("no oneDNN ", what, " for ", DTypeName(dtype), " on this CPU"));
 }
 
-std::string ImplName(const ReorderingPrimitive& p) {
-  return p.valid() ? p.impl_name() : "plain";
-}
+std::string ImplName(const ReorderingPrimitive& p) { return p.valid() ? p.impl_name() : "plain"; }
 
 void ZeroBytes(void* p, int64_t elements, DType dtype) {
   if (elements > 0) std::memset(p, 0, static_cast<size_t>(elements) * DTypeSize(dtype));
@@ -123,8 +120,7 @@ absl::StatusOr<std::unique_ptr<Conv2DBackwardFilter>> Conv2DBackwardFilter::Crea
         UserScratchpad(), CpuEngine());
     dnnl::convolution_backward_weights::primitive_desc pd(
         dnnl::convolution_backward_weights::desc(algorithm::convolution_direct, d.src, d.weights,
-                                                 d.dst, dw.strides, dw.dilates, dw.pad_l,
-                                                 dw.pad_r),
+                                                 d.dst, dw.strides, dw.dilates, dw.pad_l, dw.pad_r),
         UserScratchpad(), CpuEngine(), hint);
     auto p = ReorderingPrimitive::Create(pd, {{DNNL_ARG_SRC, d.user_src},
                                               {DNNL_ARG_DIFF_DST, d.user_dst},
@@ -176,13 +172,13 @@ class PoolState final : public KernelState {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Pool2DBackward>> Pool2DBackward::Create(const Window2D& window,
-                                                                        plain::PoolKind kind,
-                                                                        DType dtype) {
+                                                                       plain::PoolKind kind,
+                                                                       DType dtype) {
   RETURN_IF_ERROR(CheckDType(dtype, true, "pooling gradient"));
   std::unique_ptr<Pool2DBackward> b(new Pool2DBackward(window, kind, dtype));
   const Window2D& w = window;
   if (w.input_elements() == 0 || w.output_elements() == 0 ||
-      plain::UsePlain(dtype, w.input_elements(), plain::kPoolElements)) {
+      plain::UsePlain(dtype, plain::PoolWork(w), plain::kPoolWork)) {
     return b;
   }
   const dnnl::memory::data_type type = *DnnlDataType(dtype);
@@ -294,9 +290,9 @@ absl::StatusOr<std::unique_ptr<BatchNormBackward>> BatchNormBackward::Create(
   const int64_t elements = n * c * spatial;
   if (elements == 0 || plain::UsePlain(dtype, elements, plain::kBatchNormElements)) return b;
   absl::Status status = CatchDnnl("batch-norm gradient", [&] {
-    const dnnl::memory::desc data(DnnlDims(nhwc ? Shape{n, c, x.dim(1), x.dim(2)}
-                                                : Shape{n, c, x.dim(2), x.dim(3)}),
-                                  dnnl::memory::data_type::f32, nhwc ? tag::nhwc : tag::nchw);
+    const dnnl::memory::desc data(
+        DnnlDims(nhwc ? Shape{n, c, x.dim(1), x.dim(2)} : Shape{n, c, x.dim(2), x.dim(3)}),
+        dnnl::memory::data_type::f32, nhwc ? tag::nhwc : tag::nchw);
     dnnl::normalization_flags flags =
         dnnl::normalization_flags::use_scale | dnnl::normalization_flags::use_shift;
     if (!training) flags = flags | dnnl::normalization_flags::use_global_stats;
@@ -310,6 +306,7 @@ absl::StatusOr<std::unique_ptr<BatchNormBackward>> BatchNormBackward::Create(
         pd, {{DNNL_ARG_SRC, data},
              {DNNL_ARG_DIFF_DST, data},
              {DNNL_ARG_SCALE, {}},
+             {DNNL_ARG_SHIFT, {}},  // unused by the math, but oneDNN 2.6 requires it
              {DNNL_ARG_MEAN, {}},
              {DNNL_ARG_VARIANCE, {}},
              {DNNL_ARG_DIFF_SRC, data, true},
@@ -335,14 +332,13 @@ absl::Status BatchNormBackward::Run(KernelState* state, const void* x, const voi
   }
   if (primitive_.valid()) {
     return primitive_.Run(*static_cast<ReorderingPrimitive::State*>(state),
-                          {x, dy, scale, mean, variance, dx, dscale, doffset});
+                          {x, dy, scale, scale, mean, variance, dx, dscale, doffset});
   }
   plain::VisitPlain(dtype_, [&]<typename T>() {
-    plain::BatchNormBackward(layout_, static_cast<const T*>(x), static_cast<const T*>(dy),
-                             static_cast<const T*>(scale), static_cast<const T*>(mean),
-                             static_cast<const T*>(variance), epsilon_, training_,
-                             static_cast<T*>(dx), static_cast<T*>(dscale),
-                             static_cast<T*>(doffset));
+    plain::BatchNormBackward(
+        layout_, static_cast<const T*>(x), static_cast<const T*>(dy), static_cast<const T*>(scale),
+        static_cast<const T*>(mean), static_cast<const T*>(variance), epsilon_, training_,
+        static_cast<T*>(dx), static_cast<T*>(dscale), static_cast<T*>(doffset));
   });
   return absl::OkStatus();
 }
@@ -352,13 +348,13 @@ std::string BatchNormBackward::impl_name() const { return ImplName(primitive_); 
 // ---------------------------------------------------------------------------
 // Activations.
 
-absl::StatusOr<std::unique_ptr<EltwiseBackward>> EltwiseBackward::Create(
-    plain::EltwiseKind kind, int64_t num_elements, DType dtype) {
+absl::StatusOr<std::unique_ptr<EltwiseBackward>> EltwiseBackward::Create(plain::EltwiseKind kind,
+                                                                         int64_t num_elements,
+                                                                         DType dtype) {
   RETURN_IF_ERROR(CheckDType(dtype, true, "activation gradient"));
   std::unique_ptr<EltwiseBackward> b(new EltwiseBackward(kind, num_elements, dtype));
-  if (num_elements == 0 || plain::UsePlain(dtype, num_elements, plain::kEltwiseElements)) {
-    return b;
-  }
+  // f32 and f64 always take the plain loops (see cpu/nn_plain.h).
+  if (num_elements == 0 || dtype != DType::kBF16) return b;
   const dnnl::memory::data_type type = *DnnlDataType(dtype);
   absl::Status status = CatchDnnl("activation gradient", [&] {
     algorithm alg = algorithm::eltwise_relu;
@@ -417,9 +413,8 @@ std::string EltwiseBackward::impl_name() const { return ImplName(primitive_); }
 // ---------------------------------------------------------------------------
 // Softmax.
 
-absl::StatusOr<std::unique_ptr<SoftmaxBackward>> SoftmaxBackward::Create(int64_t rows,
-                                                                         int64_t cols, bool log,
-                                                                         DType dtype) {
+absl::StatusOr<std::unique_ptr<SoftmaxBackward>> SoftmaxBackward::Create(int64_t rows, int64_t cols,
+                                                                         bool log, DType dtype) {
   RETURN_IF_ERROR(CheckDType(dtype, true, "softmax gradient"));
   std::unique_ptr<SoftmaxBackward> b(new SoftmaxBackward(rows, cols, log, dtype));
   if (rows * cols == 0 || plain::UsePlain(dtype, rows * cols, plain::kSoftmaxElements)) return b;
@@ -454,8 +449,8 @@ absl::Status SoftmaxBackward::Run(KernelState* state, const void* y, const void*
     return primitive_.Run(*static_cast<ReorderingPrimitive::State*>(state), {y, dy, dx});
   }
   plain::VisitPlain(dtype_, [&]<typename T>() {
-    plain::SoftmaxBackward(rows_, cols_, log_, static_cast<const T*>(y),
-                           static_cast<const T*>(dy), static_cast<T*>(dx));
+    plain::SoftmaxBackward(rows_, cols_, log_, static_cast<const T*>(y), static_cast<const T*>(dy),
+                           static_cast<T*>(dx));
   });
   return absl::OkStatus();
 }

@@ -88,13 +88,13 @@ absl::StatusOr<std::array<int64_t, 2>> SpatialPair(const std::vector<int64_t>& v
                                                    absl::string_view name, DataFormat format,
                                                    absl::string_view what_nc) {
   if (values.size() != 4) {
-    return absl::InvalidArgumentError(absl::StrCat(name, " must have 4 elements, got [",
-                                                   absl::StrJoin(values, ","), "]"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(name, " must have 4 elements, got [", absl::StrJoin(values, ","), "]"));
   }
   const DimIndex idx = IndexOf(format);
   if (values[0] != 1 || values[idx.c] != 1) {
-    return absl::InvalidArgumentError(absl::StrCat(name, " [", absl::StrJoin(values, ","),
-                                                   "]: ", what_nc));
+    return absl::InvalidArgumentError(
+        absl::StrCat(name, " [", absl::StrJoin(values, ","), "]: ", what_nc));
   }
   if (values[idx.h] < 1 || values[idx.w] < 1) {
     return absl::InvalidArgumentError(
@@ -149,10 +149,15 @@ absl::StatusOr<Window2D> Conv2DWindow(const Shape& input, const Shape& filter, c
   w.k_h = filter.dim(0);
   w.k_w = filter.dim(1);
   w.out_c = filter.dim(3);
+  if (w.k_h < 1 || w.k_w < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("filter height and width must be >= 1, got filter ", filter.ToString()));
+  }
   if (filter.dim(2) != w.in_c) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "input depth ", w.in_c, " differs from the filter's in-depth ", filter.dim(2), ": input ",
-        input.ToString(), ", filter ", filter.ToString(), " (grouped convolution is not supported)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("input depth ", w.in_c, " differs from the filter's in-depth ", filter.dim(2),
+                     ": input ", input.ToString(), ", filter ", filter.ToString(),
+                     " (grouped convolution is not supported)"));
   }
   ASSIGN_OR_RETURN(auto strides,
                    SpatialPair(IntsAttr(node, "strides", {1, 1, 1, 1}), "strides", w.format,

@@ -455,7 +455,7 @@ std::unique_ptr<Graph> Graph::Clone() const {
   for (const auto& n : nodes_) {
     if (!n) continue;
     Node* copy = map[n->id_];
-    for (const Output& in : n->inputs_) copy->inputs_.push_back({map[in.node->id_], in.index});
+    for (const Output& in : n->inputs_) copy->inputs_.emplace_back(map[in.node->id_], in.index);
     for (Node* c : n->control_inputs_) copy->control_inputs_.push_back(map[c->id_]);
     for (const InputRef& e : n->out_edges_) copy->out_edges_.push_back({map[e.node->id_], e.index});
     for (Node* c : n->control_outputs_) copy->control_outputs_.push_back(map[c->id_]);

@@ -28,7 +28,7 @@ struct Output {
   int index = 0;
 
   Output() = default;
-  Output(Node* n, int i = 0) : node(n), index(i) {}
+  explicit Output(Node* n, int i = 0) : node(n), index(i) {}
 
   bool valid() const { return node != nullptr; }
   DType dtype() const;

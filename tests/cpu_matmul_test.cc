@@ -1,6 +1,5 @@
 // MatMul and BatchMatMul CPU kernels against a naive reference.
 #include <catch2/catch.hpp>
-
 #include <cstdint>
 #include <limits>
 #include <vector>
@@ -109,8 +108,8 @@ void CheckMatMul(DType dtype, int64_t m, int64_t k, int64_t n, bool ta, bool tb,
 TEST_CASE("MatMul f32 matches the reference for every transpose and size") {
   // Sizes on both sides of the plain-loop/oneDNN crossover.
   const std::vector<std::array<int64_t, 3>> sizes = {
-      {1, 1, 1}, {1, 7, 1}, {3, 7, 5}, {8, 8, 8}, {7, 33, 1}, {1, 33, 65},
-      {33, 65, 17}, {64, 64, 64}, {128, 256, 10}, {100, 784, 33}};
+      {1, 1, 1},   {1, 7, 1},    {3, 7, 5},    {8, 8, 8},      {7, 33, 1},
+      {1, 33, 65}, {33, 65, 17}, {64, 64, 64}, {128, 256, 10}, {100, 784, 33}};
   for (const auto& s : sizes) {
     for (bool ta : {false, true}) {
       for (bool tb : {false, true}) CheckMatMul(DType::kF32, s[0], s[1], s[2], ta, tb, 1e-4, 1e-4);
@@ -141,28 +140,28 @@ TEST_CASE("Integer MatMul wraps around on overflow") {
   REQUIRE(out.ok());
   // 5 * (2^31 - 1) mod 2^32, as a signed 32-bit value.
   const int64_t wrapped = (int64_t{5} * big) % (int64_t{1} << 32);
-  CHECK((*out)[0].data<int32_t>()[0] ==
-        static_cast<int32_t>(wrapped >= (int64_t{1} << 31) ? wrapped - (int64_t{1} << 32)
-                                                           : wrapped));
+  CHECK(
+      (*out)[0].data<int32_t>()[0] ==
+      static_cast<int32_t>(wrapped >= (int64_t{1} << 31) ? wrapped - (int64_t{1} << 32) : wrapped));
 }
 
 TEST_CASE("MatMul with zero-sized dims") {
   SECTION("no rows") {
-    auto out = RunCpuKernel("MatMul", {Tensor(DType::kF32, Shape{0, 5}),
-                                       RandomTensor(DType::kF32, Shape{5, 3}, 1)});
+    auto out = RunCpuKernel(
+        "MatMul", {Tensor(DType::kF32, Shape{0, 5}), RandomTensor(DType::kF32, Shape{5, 3}, 1)});
     REQUIRE(out.ok());
     CHECK((*out)[0].shape() == Shape{0, 3});
   }
   SECTION("an empty inner dim gives zeros") {
     for (int64_t m : {2, 40}) {
-      auto out = RunCpuKernel("MatMul", {Tensor(DType::kF32, Shape{m, 0}),
-                                         Tensor(DType::kF32, Shape{0, 70})});
+      auto out = RunCpuKernel(
+          "MatMul", {Tensor(DType::kF32, Shape{m, 0}), Tensor(DType::kF32, Shape{0, 70})});
       REQUIRE(out.ok());
       REQUIRE((*out)[0].shape() == Shape{m, 70});
       CHECK(CompareTensors((*out)[0], Tensor::Zeros(DType::kF32, Shape{m, 70}), 0, 0) == "");
     }
-    auto ints = RunCpuKernel("MatMul", {Tensor(DType::kI64, Shape{3, 0}),
-                                        Tensor(DType::kI64, Shape{0, 2})});
+    auto ints = RunCpuKernel("MatMul",
+                             {Tensor(DType::kI64, Shape{3, 0}), Tensor(DType::kI64, Shape{0, 2})});
     REQUIRE(ints.ok());
     CHECK(CompareTensors((*ints)[0], Tensor::Zeros(DType::kI64, Shape{3, 2}), 0, 0) == "");
   }
@@ -195,10 +194,10 @@ TEST_CASE("BatchMatMul matches the reference, with broadcast batch dims") {
     CheckBatchMatMul(dtype, Shape{3, 1, 65, 33}, Shape{1, 2, 17, 65}, true, true,
                      Shape{3, 2, 33, 17}, tol);
   }
-  CheckBatchMatMul(DType::kI32, Shape{2, 1, 3, 4}, Shape{5, 4, 6}, false, false,
-                   Shape{2, 5, 3, 6}, 0);
-  CheckBatchMatMul(DType::kBF16, Shape{4, 33, 65}, Shape{4, 65, 17}, false, false,
-                   Shape{4, 33, 17}, 5e-2);
+  CheckBatchMatMul(DType::kI32, Shape{2, 1, 3, 4}, Shape{5, 4, 6}, false, false, Shape{2, 5, 3, 6},
+                   0);
+  CheckBatchMatMul(DType::kBF16, Shape{4, 33, 65}, Shape{4, 65, 17}, false, false, Shape{4, 33, 17},
+                   5e-2);
 }
 
 TEST_CASE("BatchMatMul with an empty batch") {

@@ -1,6 +1,375 @@
-// Placeholder so the tree configures until this family lands; replace whole.
+// The math family: element-wise arithmetic, matrix products, reductions,
+// comparisons, logic, Select and Cast.
+#include "graph/ops/math.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "graph/op_def.h"
 #include "graph/ops/op_families.h"
+#include "graph/ops/state.h"
+#include "graph/shape_inference.h"
+#include "graph/status_macros.h"
+
 namespace sluice {
-void RegisterMathOps(OpRegistry&) {}
+namespace {
+
+absl::Status AddNShape(InferenceContext& c) {
+  Shape merged = c.input_shape(0);
+  for (int i = 1; i < c.num_inputs(); ++i) {
+    auto m = merged.Merge(c.input_shape(i));
+    if (!m.ok()) {
+      return c.Error("inputs must have the same shape: ", c.input_shape(0).ToString(), " vs ",
+                     c.input_shape(i).ToString(), " (input ", i, ")");
+    }
+    merged = *m;
+  }
+  c.set_output(0, merged);
+  return absl::OkStatus();
+}
+
+absl::Status MatMulShape(InferenceContext& c) {
+  RETURN_IF_ERROR(c.CheckRank(0, 2));
+  RETURN_IF_ERROR(c.CheckRank(1, 2));
+  const Shape& a = c.input_shape(0);
+  const Shape& b = c.input_shape(1);
+  const bool ta = c.GetBool("transpose_a");
+  const bool tb = c.GetBool("transpose_b");
+  const int64_t m = a.unknown_rank() ? kUnknownDim : a.dim(ta ? 1 : 0);
+  const int64_t ka = a.unknown_rank() ? kUnknownDim : a.dim(ta ? 0 : 1);
+  const int64_t kb = b.unknown_rank() ? kUnknownDim : b.dim(tb ? 1 : 0);
+  const int64_t n = b.unknown_rank() ? kUnknownDim : b.dim(tb ? 0 : 1);
+  if (ka >= 0 && kb >= 0 && ka != kb) {
+    return c.Error("inner dimensions differ: ", a.ToString(), " vs ", b.ToString(),
+                   ta || tb ? absl::StrCat(" (transpose_a=", ta, ", transpose_b=", tb, ")") : "");
+  }
+  c.set_output(0, Shape{m, n});
+  return absl::OkStatus();
+}
+
+absl::Status BatchMatMulShape(InferenceContext& c) {
+  RETURN_IF_ERROR(c.CheckRankAtLeast(0, 2));
+  RETURN_IF_ERROR(c.CheckRankAtLeast(1, 2));
+  const Shape& x = c.input_shape(0);
+  const Shape& y = c.input_shape(1);
+  if (x.unknown_rank() || y.unknown_rank()) return absl::OkStatus();
+  const bool adj_x = c.GetBool("adj_x");
+  const bool adj_y = c.GetBool("adj_y");
+  const int rx = x.rank(), ry = y.rank();
+  const int64_t m = x.dim(adj_x ? rx - 1 : rx - 2);
+  const int64_t kx = x.dim(adj_x ? rx - 2 : rx - 1);
+  const int64_t ky = y.dim(adj_y ? ry - 1 : ry - 2);
+  const int64_t n = y.dim(adj_y ? ry - 2 : ry - 1);
+  if (kx >= 0 && ky >= 0 && kx != ky) {
+    return c.Error("inner dimensions differ: ", x.ToString(), " vs ", y.ToString());
+  }
+  auto batch = BroadcastShapes(Shape(x.dims().subspan(0, rx - 2)),
+                               Shape(y.dims().subspan(0, ry - 2)));
+  if (!batch.ok()) {
+    return c.Error("batch dimensions cannot be broadcast: ", x.ToString(), " vs ", y.ToString());
+  }
+  Shape out = *batch;
+  out.AddDim(m);
+  out.AddDim(n);
+  c.set_output(0, out);
+  return absl::OkStatus();
+}
+
+// Reads and checks the axes of a reduction or ArgMax; nullopt when unknown.
+absl::StatusOr<std::optional<std::vector<int>>> ReductionAxes(InferenceContext& c, int input,
+                                                              int rank) {
+  const Shape& axes_shape = c.input_shape(input);
+  if (axes_shape.rank() > 1) {
+    return c.Error(c.InputName(input), " must be a scalar or a vector, got ",
+                   axes_shape.ToString());
+  }
+  auto values = c.IntValuesOfInput(input);
+  if (!values.has_value() || rank < 0) return std::optional<std::vector<int>>();
+  std::vector<int> axes;
+  for (int64_t v : *values) {
+    auto axis = CanonicalAxis(v, rank);
+    if (!axis.ok()) {
+      return c.Error("reduction axis ", v, " is out of range for input of shape ",
+                     c.input_shape(0).ToString());
+    }
+    if (std::find(axes.begin(), axes.end(), *axis) != axes.end()) {
+      return c.Error("reduction axis ", v, " is repeated in [", absl::StrJoin(*values, ","), "]");
+    }
+    axes.push_back(*axis);
+  }
+  return std::optional<std::vector<int>>(axes);
+}
+
+absl::Status ReductionShape(InferenceContext& c) {
+  const Shape& in = c.input_shape(0);
+  const bool keep_dims = c.GetBool("keep_dims");
+  ASSIGN_OR_RETURN(auto axes, ReductionAxes(c, 1, in.rank()));
+  if (!axes.has_value()) {
+    c.set_output(0, keep_dims && !in.unknown_rank() ? Shape::Unknown(in.rank())
+                                                    : Shape::UnknownRank());
+    return absl::OkStatus();
+  }
+  Shape out;
+  for (int d = 0; d < in.rank(); ++d) {
+    const bool reduced = std::find(axes->begin(), axes->end(), d) != axes->end();
+    if (!reduced) {
+      out.AddDim(in.dim(d));
+    } else if (keep_dims) {
+      out.AddDim(1);
+    }
+  }
+  c.set_output(0, out);
+  return absl::OkStatus();
+}
+
+absl::Status ArgMaxShape(InferenceContext& c) {
+  const Shape& in = c.input_shape(0);
+  RETURN_IF_ERROR(c.CheckRankAtLeast(0, 1));
+  if (c.input_shape(1).rank() > 0) {
+    return c.Error("dimension must be a scalar, got ", c.input_shape(1).ToString());
+  }
+  ASSIGN_OR_RETURN(auto axes, ReductionAxes(c, 1, in.rank()));
+  if (!axes.has_value()) {
+    c.set_output(0, in.unknown_rank() ? Shape::UnknownRank() : Shape::Unknown(in.rank() - 1));
+    return absl::OkStatus();
+  }
+  Shape out;
+  for (int d = 0; d < in.rank(); ++d) {
+    if (d != (*axes)[0]) out.AddDim(in.dim(d));
+  }
+  c.set_output(0, out);
+  return absl::OkStatus();
+}
+
+absl::Status SelectShape(InferenceContext& c) {
+  auto te = BroadcastShapes(c.input_shape(1), c.input_shape(2));
+  if (!te.ok()) return c.Error(te.status().message());
+  auto all = BroadcastShapes(c.input_shape(0), *te);
+  if (!all.ok()) return c.Error("condition: ", all.status().message());
+  c.set_output(0, *all);
+  return absl::OkStatus();
+}
+
+void RegisterBinary(OpRegistry& r, const char* name, const char* types, bool differentiable,
+                    const char* out_type = "T") {
+  OpDefBuilder b(name);
+  b.Input("x: T").Input("y: T").Output(absl::StrCat("z: ", out_type)).Attr(types);
+  b.SetShapeFn(shape_fns::BroadcastBinary);
+  if (differentiable) b.Differentiable();
+  r.Register(b);
+}
+
+void RegisterUnary(OpRegistry& r, const char* name, const char* types) {
+  r.Register(OpDefBuilder(name)
+                 .Input("x: T")
+                 .Output("y: T")
+                 .Attr(types)
+                 .SetShapeFn(shape_fns::Unchanged)
+                 .Differentiable());
+}
+
+}  // namespace
+
+void RegisterMathOps(OpRegistry& r) {
+  for (const char* name : {"Add", "Sub", "Mul", "Div", "Maximum", "Minimum"}) {
+    RegisterBinary(r, name, "T: {numeric}", true);
+  }
+  RegisterBinary(r, "Pow", "T: {floating, i32, i64}", true);
+  r.Register(OpDefBuilder("AddN")
+                 .Input("inputs: N * T")
+                 .Output("sum: T")
+                 .Attr("N: int >= 1")
+                 .Attr("T: {numeric}")
+                 .SetShapeFn(AddNShape)
+                 .Differentiable());
+  for (const char* name : {"Neg", "Square", "Abs"}) RegisterUnary(r, name, "T: {numeric}");
+  for (const char* name : {"Sqrt", "Rsqrt", "Exp", "Log"}) RegisterUnary(r, name, "T: {floating}");
+
+  r.Register(OpDefBuilder("MatMul")
+                 .Input("a: T")
+                 .Input("b: T")
+                 .Output("product: T")
+                 .Attr("transpose_a: bool = false")
+                 .Attr("transpose_b: bool = false")
+                 .Attr("T: {floating, i32, i64}")
+                 .SetShapeFn(MatMulShape)
+                 .Differentiable());
+  r.Register(OpDefBuilder("BatchMatMul")
+                 .Input("x: T")
+                 .Input("y: T")
+                 .Output("output: T")
+                 .Attr("adj_x: bool = false")
+                 .Attr("adj_y: bool = false")
+                 .Attr("T: {floating, i32, i64}")
+                 .SetShapeFn(BatchMatMulShape)
+                 .Differentiable());
+
+  for (const char* name : {"Sum", "Mean", "Max", "Min", "Prod"}) {
+    r.Register(OpDefBuilder(name)
+                   .Input("input: T")
+                   .Input("reduction_indices: Tidx")
+                   .Output("output: T")
+                   .Attr("keep_dims: bool = false")
+                   .Attr("T: {numeric}")
+                   .Attr("Tidx: {index} = i32")
+                   .SetShapeFn(ReductionShape)
+                   .Differentiable());
+  }
+  r.Register(OpDefBuilder("ArgMax")
+                 .Input("input: T")
+                 .Input("dimension: Tidx")
+                 .Output("output: output_type")
+                 .Attr("T: {numeric}")
+                 .Attr("Tidx: {index} = i32")
+                 .Attr("output_type: {index} = i64")
+                 .SetShapeFn(ArgMaxShape));
+
+  RegisterBinary(r, "Equal", "T: {any}", false, "bool");
+  RegisterBinary(r, "NotEqual", "T: {any}", false, "bool");
+  for (const char* name : {"Less", "LessEqual", "Greater", "GreaterEqual"}) {
+    RegisterBinary(r, name, "T: {numeric}", false, "bool");
+  }
+  for (const char* name : {"LogicalAnd", "LogicalOr"}) {
+    r.Register(OpDefBuilder(name)
+                   .Input("x: bool")
+                   .Input("y: bool")
+                   .Output("z: bool")
+                   .SetShapeFn(shape_fns::BroadcastBinary));
+  }
+  r.Register(OpDefBuilder("LogicalNot")
+                 .Input("x: bool")
+                 .Output("y: bool")
+                 .SetShapeFn(shape_fns::Unchanged));
+  r.Register(OpDefBuilder("Select")
+                 .Input("condition: bool")
+                 .Input("t: T")
+                 .Input("e: T")
+                 .Output("output: T")
+                 .Attr("T: {any}")
+                 .SetShapeFn(SelectShape)
+                 .Differentiable());
+  r.Register(OpDefBuilder("Cast")
+                 .Input("x: SrcT")
+                 .Output("y: DstT")
+                 .Attr("SrcT: type")
+                 .Attr("DstT: type")
+                 .Attr("Truncate: bool = false")
+                 .SetShapeFn(shape_fns::Unchanged)
+                 .Differentiable());
+}
+
+#define SLUICE_BINARY_BUILDER(Name) \
+  Output Name(const Scope& scope, Output x, Output y) { return AddOp(scope, #Name, {x, y}); }
+SLUICE_BINARY_BUILDER(Add)
+SLUICE_BINARY_BUILDER(Sub)
+SLUICE_BINARY_BUILDER(Mul)
+SLUICE_BINARY_BUILDER(Div)
+SLUICE_BINARY_BUILDER(Pow)
+SLUICE_BINARY_BUILDER(Maximum)
+SLUICE_BINARY_BUILDER(Minimum)
+SLUICE_BINARY_BUILDER(Equal)
+SLUICE_BINARY_BUILDER(NotEqual)
+SLUICE_BINARY_BUILDER(Less)
+SLUICE_BINARY_BUILDER(LessEqual)
+SLUICE_BINARY_BUILDER(Greater)
+SLUICE_BINARY_BUILDER(GreaterEqual)
+SLUICE_BINARY_BUILDER(LogicalAnd)
+SLUICE_BINARY_BUILDER(LogicalOr)
+#undef SLUICE_BINARY_BUILDER
+
+#define SLUICE_UNARY_BUILDER(Name) \
+  Output Name(const Scope& scope, Output x) { return AddOp(scope, #Name, {x}); }
+SLUICE_UNARY_BUILDER(Neg)
+SLUICE_UNARY_BUILDER(Square)
+SLUICE_UNARY_BUILDER(Abs)
+SLUICE_UNARY_BUILDER(Sqrt)
+SLUICE_UNARY_BUILDER(Rsqrt)
+SLUICE_UNARY_BUILDER(Exp)
+SLUICE_UNARY_BUILDER(Log)
+SLUICE_UNARY_BUILDER(LogicalNot)
+#undef SLUICE_UNARY_BUILDER
+
+Output AddN(const Scope& scope, const std::vector<Output>& inputs) {
+  if (scope.ok() && inputs.empty()) {
+    scope.UpdateStatus(absl::InvalidArgumentError("AddN needs at least one input"));
+    return Output();
+  }
+  return AddOp(scope, "AddN", inputs);
+}
+
+Output MatMul(const Scope& scope, Output a, Output b, const MatMulOptions& options) {
+  return AddOp(scope, "MatMul", {a, b},
+               {{"transpose_a", options.transpose_a}, {"transpose_b", options.transpose_b}});
+}
+
+Output BatchMatMul(const Scope& scope, Output x, Output y, const BatchMatMulOptions& options) {
+  return AddOp(scope, "BatchMatMul", {x, y}, {{"adj_x", options.adj_x}, {"adj_y", options.adj_y}});
+}
+
+#define SLUICE_REDUCE_BUILDER(Name)                                                        \
+  Output Name(const Scope& scope, Output input, IntsArg axes, const ReduceOptions& options) { \
+    if (!scope.ok() || !input.valid()) return Output();                                    \
+    return AddOp(scope, #Name, {input, axes.ToOutput(scope, "axes")},                      \
+                 {{"keep_dims", options.keep_dims}});                                      \
+  }
+SLUICE_REDUCE_BUILDER(Sum)
+SLUICE_REDUCE_BUILDER(Mean)
+SLUICE_REDUCE_BUILDER(Max)
+SLUICE_REDUCE_BUILDER(Min)
+SLUICE_REDUCE_BUILDER(Prod)
+#undef SLUICE_REDUCE_BUILDER
+
+Output ArgMax(const Scope& scope, Output input, Output dimension, DType output_type) {
+  return AddOp(scope, "ArgMax", {input, dimension}, {{"output_type", output_type}});
+}
+Output ArgMax(const Scope& scope, Output input, int64_t dimension, DType output_type) {
+  if (!scope.ok() || !input.valid()) return Output();
+  return ArgMax(scope, input, Const(scope.NewSubScope("dimension"), static_cast<int32_t>(dimension)),
+                output_type);
+}
+
+Output Select(const Scope& scope, Output condition, Output t, Output e) {
+  return AddOp(scope, "Select", {condition, t, e});
+}
+
+Output Cast(const Scope& scope, Output x, DType to) {
+  return AddOp(scope, "Cast", {x}, {{"DstT", to}});
+}
+
+namespace {
+// A scalar of `like`'s dtype holding `value`, next to `like`.
+Output ScalarLike(Output like, float value) {
+  Scope s = ScopeOf(like);
+  Tensor t = Tensor::Scalar(value);
+  if (like.dtype() != DType::kF32) {
+    t = Tensor(like.dtype(), Shape{});
+    VisitDType(like.dtype(), [&]<typename T>() {
+      if constexpr (std::is_same_v<T, Half>) {
+        t.data<T>()[0] = FloatToHalf(value);
+      } else if constexpr (std::is_same_v<T, BFloat16>) {
+        t.data<T>()[0] = FloatToBFloat16(value);
+      } else {
+        t.data<T>()[0] = static_cast<T>(value);
+      }
+    });
+  }
+  return Const(s, t);
+}
+}  // namespace
+
+Output operator+(Output x, Output y) { return x.valid() ? Add(ScopeOf(x), x, y) : Output(); }
+Output operator-(Output x, Output y) { return x.valid() ? Sub(ScopeOf(x), x, y) : Output(); }
+Output operator*(Output x, Output y) { return x.valid() ? Mul(ScopeOf(x), x, y) : Output(); }
+Output operator/(Output x, Output y) { return x.valid() ? Div(ScopeOf(x), x, y) : Output(); }
+Output operator-(Output x) { return x.valid() ? Neg(ScopeOf(x), x) : Output(); }
+Output operator+(Output x, float y) { return x.valid() ? x + ScalarLike(x, y) : Output(); }
+Output operator-(Output x, float y) { return x.valid() ? x - ScalarLike(x, y) : Output(); }
+Output operator*(Output x, float y) { return x.valid() ? x * ScalarLike(x, y) : Output(); }
+Output operator/(Output x, float y) { return x.valid() ? x / ScalarLike(x, y) : Output(); }
+Output operator+(float x, Output y) { return y.valid() ? ScalarLike(y, x) + y : Output(); }
+Output operator-(float x, Output y) { return y.valid() ? ScalarLike(y, x) - y : Output(); }
+Output operator*(float x, Output y) { return y.valid() ? ScalarLike(y, x) * y : Output(); }
+Output operator/(float x, Output y) { return y.valid() ? ScalarLike(y, x) / y : Output(); }
+
 }  // namespace sluice

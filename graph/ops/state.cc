@@ -121,6 +121,12 @@ void RegisterStateOps(OpRegistry& r) {
   r.Register(OpDefBuilder("NoOp").SetShapeFn(shape_fns::NoOutputs).Doc("Does nothing."));
 }
 
+Output IntsArg::ToOutput(const Scope& scope, absl::string_view name) const {
+  if (is_tensor_) return tensor_;
+  std::vector<int32_t> v(values_.begin(), values_.end());
+  return Const(scope.NewSubScope(name), v);
+}
+
 Output Placeholder(const Scope& scope, DType dtype, const Shape& shape) {
   return AddOp(scope, "Placeholder", {}, {{"dtype", dtype}, {"shape", shape}});
 }

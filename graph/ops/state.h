@@ -9,6 +9,25 @@
 
 namespace sluice {
 
+// An integer argument (axes, a shape, a permutation) given either as a tensor
+// of the graph or as values, which become an i32 Const:
+//   Sum(scope, x, {0, 1});  Reshape(scope, x, ShapeOf(scope, y));
+class IntsArg {
+ public:
+  IntsArg(Output tensor) : tensor_(tensor), is_tensor_(true) {}
+  IntsArg(std::initializer_list<int64_t> values) : values_(values) {}
+  IntsArg(std::vector<int64_t> values) : values_(std::move(values)) {}
+
+  // The tensor, or a new Const `name` (in a sub-scope of `scope`) holding the
+  // values.
+  Output ToOutput(const Scope& scope, absl::string_view name) const;
+
+ private:
+  Output tensor_;
+  std::vector<int64_t> values_;
+  bool is_tensor_ = false;
+};
+
 // A value fed at run time. Unknown dims are kUnknownDim (-1); the default
 // shape is unknown rank.
 Output Placeholder(const Scope& scope, DType dtype, const Shape& shape = Shape::UnknownRank());
