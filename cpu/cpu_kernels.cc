@@ -9,9 +9,6 @@ void RegisterCpuKernels(KernelRegistry& registry) {
   RegisterElementwiseKernels(registry);
   RegisterMatMulKernels(registry);
   RegisterNnKernels(registry);
-  RegisterReductionKernels(registry);
-  RegisterArrayKernels(registry);
-  RegisterRandomKernels(registry);
 }
 
 }  // namespace sluice::cpu

@@ -42,12 +42,19 @@ class NoOpKernel final : public OpKernel {
   absl::Status Compute(const KernelContext&) override { return absl::OkStatus(); }
 };
 
-// Reads the variable's current value (sharing its buffer).
+// Reads the variable's current value (sharing its buffer). When the plan
+// only assigns to the variable (every consumer is an Assign op's ref input),
+// nothing reads the value, so an uninitialised variable is no error: that is
+// how its initializer runs.
 class VariableKernel final : public OpKernel {
  public:
-  explicit VariableKernel(VariableSlot* slot) : slot_(slot) {}
+  VariableKernel(VariableSlot* slot, bool value_read) : slot_(slot), value_read_(value_read) {}
   absl::Status Compute(const KernelContext& ctx) override {
-    RETURN_IF_ERROR(slot_->CheckInitialized());
+    if (!slot_->initialized()) {
+      if (value_read_) return slot_->CheckInitialized();
+      ctx.output(0) = Tensor();
+      return absl::OkStatus();
+    }
     ctx.output(0) = slot_->value();
     return absl::OkStatus();
   }
@@ -55,7 +62,12 @@ class VariableKernel final : public OpKernel {
 
  private:
   VariableSlot* const slot_;
+  const bool value_read_;
 };
+
+bool IsAssignOp(const std::string& op) {
+  return op == "Assign" || op == "AssignAdd" || op == "AssignSub";
+}
 
 enum class AssignMode { kSet, kAdd, kSub };
 
@@ -160,7 +172,12 @@ void RegisterStateKernels(KernelRegistry& r) {
   r.Register("Variable", DeviceType::kCpu, kAll,
              [](const KernelInit& init) -> absl::StatusOr<std::unique_ptr<OpKernel>> {
                ASSIGN_OR_RETURN(VariableSlot * slot, SlotFor(init, init.node));
-               return std::make_unique<VariableKernel>(slot);
+               // A plan that holds a variable without consumers fetches it.
+               bool value_read = init.node.out_edges().empty();
+               for (const InputRef& use : init.node.out_edges()) {
+                 if (!(use.index == 0 && IsAssignOp(use.node->op()))) value_read = true;
+               }
+               return std::make_unique<VariableKernel>(slot, value_read);
              });
   r.Register("Assign", DeviceType::kCpu, kAll,
              [](const KernelInit& init) { return MakeAssign(init, AssignMode::kSet); });

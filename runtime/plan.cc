@@ -334,7 +334,18 @@ absl::StatusOr<std::vector<Tensor>> Plan::Execute(absl::Span<const Tensor> feeds
   std::vector<Tensor> results;
   if (status.ok()) {
     results.reserve(fetch_slots_.size());
-    for (int slot : fetch_slots_) results.push_back(frame->tensors[slot].Clone());
+    for (size_t i = 0; i < fetch_slots_.size(); ++i) {
+      const Tensor& value = frame->tensors[fetch_slots_[i]];
+      if (!value.valid()) {
+        // Only an uninitialised variable that the plan merely assigns to
+        // yields no value.
+        status = absl::FailedPreconditionError(absl::StrCat(
+            "fetch ", i, " has no value: it reads a variable before it was initialised"));
+        results.clear();
+        break;
+      }
+      results.push_back(value.Clone());
+    }
   }
   // Drop references to the caller's feeds before the frame goes back.
   for (int slot : feed_slots_) frame->tensors[slot] = Tensor();

@@ -254,16 +254,6 @@ TEST_CASE("Concurrent runs on one session each get their own results") {
   CHECK(failures.load() == 0);
 }
 
-TEST_CASE("Shapes computed from other shapes are resolved at compile time") {
-  Scope root = Scope::NewRootScope();
-  Output x = Placeholder(root.WithOpName("x"), DType::kF32, Shape{kUnknownDim, 2, 3});
-  // y = x reshaped to [batch, 6], with the batch read from x's shape.
-  Output shape = Shape(root, x);
-  (void)shape;
-  auto session = MakeSession(root);
-  (void)session;
-}
-
 TEST_CASE("Session creation rejects bad options and broken graphs") {
   Scope root = Scope::NewRootScope();
   Placeholder(root, DType::kF32);
