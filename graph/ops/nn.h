@@ -1,7 +1,15 @@
-// Builders for activations, convolution, pooling, normalisation and losses.
+// Builders for activations, softmax, BiasAdd, convolution, pooling, batch
+// normalisation and the softmax cross-entropy losses. Every op here is
+// differentiable; T is a floating dtype unless a builder says otherwise.
+//
+// Layouts follow TensorFlow: data_format "NHWC" (the default) or "NCHW" for
+// activations, and HWIO ([height, width, in_channels, out_channels]) for
+// convolution filters. Stride, window and dilation lists have 4 entries in
+// data_format order whose batch and channel entries are 1.
 #ifndef SLUICE_GRAPH_OPS_NN_H_
 #define SLUICE_GRAPH_OPS_NN_H_
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -9,56 +17,92 @@
 
 namespace sluice {
 
+// Element-wise activations; the output has the input's shape and dtype.
 Output Relu(const Scope& scope, Output features);
+// min(max(x, 0), 6).
 Output Relu6(const Scope& scope, Output features);
+// x for x > 0, exp(x) - 1 otherwise.
 Output Elu(const Scope& scope, Output features);
+// log(1 + exp(x)).
 Output Softplus(const Scope& scope, Output features);
 Output Sigmoid(const Scope& scope, Output x);
 Output Tanh(const Scope& scope, Output x);
-Output LeakyRelu(const Scope& scope, Output features, float alpha = 0.2f);
-Output Gelu(const Scope& scope, Output features, bool approximate = false);
-// Over the last axis.
+
+struct LeakyReluOptions {
+  // The slope for negative inputs.
+  float alpha = 0.2f;
+};
+Output LeakyRelu(const Scope& scope, Output features, const LeakyReluOptions& options = {});
+
+struct GeluOptions {
+  // Use the tanh approximation instead of the exact erf form.
+  bool approximate = false;
+};
+Output Gelu(const Scope& scope, Output features, const GeluOptions& options = {});
+
+// Softmax and its logarithm over the last axis of `logits` (rank >= 1).
 Output Softmax(const Scope& scope, Output logits);
 Output LogSoftmax(const Scope& scope, Output logits);
 
-// Adds `bias` [C] along the channel dim: the last for NHWC, dim 1 for NCHW.
-Output BiasAdd(const Scope& scope, Output value, Output bias,
-               const std::string& data_format = "NHWC");
+struct BiasAddOptions {
+  // "NHWC": the bias aligns with the last dim of `value`; "NCHW": with dim 1
+  // (then `value` needs rank >= 3).
+  std::string data_format = "NHWC";
+};
+// value + bias, where `bias` is 1-D with one entry per channel of `value`.
+Output BiasAdd(const Scope& scope, Output value, Output bias, const BiasAddOptions& options = {});
 
 struct Conv2DOptions {
   std::vector<int64_t> strides = {1, 1, 1, 1};
-  // "SAME", "VALID" or "EXPLICIT" (then explicit_paddings holds 8 values,
-  // before/after per dim in data_format order).
+  // "SAME", "VALID" or "EXPLICIT"; with "EXPLICIT", explicit_paddings holds
+  // 8 values, a (before, after) pair per dim in data_format order, zero for
+  // the batch and channel dims. It must be empty otherwise.
   std::string padding = "SAME";
   std::vector<int64_t> explicit_paddings = {};
   std::string data_format = "NHWC";
   std::vector<int64_t> dilations = {1, 1, 1, 1};
 };
-// `filter` is [height, width, in_channels, out_channels].
+// 2-D convolution of `input` (rank 4, in data_format) with `filter`
+// [height, width, in_channels, out_channels]; in_channels must equal the
+// input's channel count. The output has out_channels channels and spatial
+// sizes as in TensorFlow: SAME ceil(in / stride), VALID
+// ceil((in - (k - 1) * dilation) / stride).
 Output Conv2D(const Scope& scope, Output input, Output filter, const Conv2DOptions& options = {});
 
 struct PoolOptions {
   std::vector<int64_t> ksize = {1, 2, 2, 1};
   std::vector<int64_t> strides = {1, 2, 2, 1};
+  // "SAME" or "VALID".
   std::string padding = "VALID";
   std::string data_format = "NHWC";
 };
+// The maximum over each window of `input` (rank 4). T may also be i8, u8,
+// i32 or i64.
 Output MaxPool(const Scope& scope, Output input, const PoolOptions& options = {});
+// The mean over each window of `value` (rank 4), counting only the elements
+// inside the input.
 Output AvgPool(const Scope& scope, Output value, const PoolOptions& options = {});
 
 struct FusedBatchNormOptions {
   float epsilon = 0.0001f;
+  // With is_training, batch_mean/batch_variance are
+  // (1 - factor) * mean + factor * (batch statistic); 1 ignores `mean` and
+  // `variance`, which may then be empty.
   float exponential_avg_factor = 1.0f;
   std::string data_format = "NHWC";
+  // Normalise with the batch statistics (true) or with `mean`/`variance`.
   bool is_training = true;
 };
 struct FusedBatchNormOutputs {
-  Output y;
-  Output batch_mean;
-  Output batch_variance;
-  Output reserve_space_1;
-  Output reserve_space_2;
+  Output y;                // x's shape
+  Output batch_mean;       // [C]
+  Output batch_variance;   // [C]
+  Output reserve_space_1;  // [C], for the gradient
+  Output reserve_space_2;  // [C], for the gradient
 };
+// Batch normalisation of `x` (rank 4) per channel C: scale, offset, mean and
+// variance are [C] (mean and variance may be [0] when training with
+// exponential_avg_factor 1). All outputs are null on error.
 FusedBatchNormOutputs FusedBatchNorm(const Scope& scope, Output x, Output scale, Output offset,
                                      Output mean, Output variance,
                                      const FusedBatchNormOptions& options = {});
@@ -67,10 +111,12 @@ struct CrossEntropyOutputs {
   Output loss;      // [batch]
   Output backprop;  // [batch, classes]: the gradient of loss with respect to the logits
 };
-// `labels` are probabilities [batch, classes].
+// Softmax cross-entropy of `features` (logits [batch, classes]) against
+// `labels`, probabilities of the same shape. Both outputs are null on error.
 CrossEntropyOutputs SoftmaxCrossEntropyWithLogits(const Scope& scope, Output features,
                                                   Output labels);
-// `labels` are class indices [batch] (i32 or i64).
+// Like SoftmaxCrossEntropyWithLogits with `labels` as class indices [batch]
+// (i32 or i64).
 CrossEntropyOutputs SparseSoftmaxCrossEntropyWithLogits(const Scope& scope, Output features,
                                                         Output labels);
 
