@@ -18,6 +18,7 @@
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "google/protobuf/stubs/logging.h"
 #include "google/protobuf/text_format.h"
 #include "graph/status_macros.h"
 
@@ -504,6 +505,9 @@ absl::StatusOr<std::string> SerializeGraph(const Graph& graph, GraphFileFormat f
 }
 
 absl::StatusOr<std::unique_ptr<Graph>> ParseGraph(absl::string_view bytes, GraphFileFormat format) {
+  // Protobuf logs some problems (e.g. invalid UTF-8) to stderr; our caller
+  // reports the failure itself, as one line.
+  google::protobuf::LogSilencer silence_protobuf;
   proto::GraphDef def;
   if (format == GraphFileFormat::kText) {
     google::protobuf::TextFormat::Parser parser;
