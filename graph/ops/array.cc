@@ -42,11 +42,10 @@ int64_t DimOrUnknown(const Shape& s, int i) { return s.unknown_rank() ? kUnknown
 
 // The product of the known dims of `s` (1 for none), or nullopt on overflow.
 std::optional<int64_t> KnownDimsProduct(const Shape& s) {
+  if (std::find(s.dims().begin(), s.dims().end(), 0) != s.dims().end()) return 0;
   int64_t product = 1;
   for (int64_t d : s.dims()) {
-    if (d < 0) continue;
-    if (d != 0 && product > std::numeric_limits<int64_t>::max() / d) return std::nullopt;
-    product *= d;
+    if (d > 0 && __builtin_mul_overflow(product, d, &product)) return std::nullopt;
   }
   return product;
 }
@@ -194,7 +193,9 @@ absl::Status ConcatShape(InferenceContext& c) {
         if (size < 0) {
           axis_size_known = false;
         } else {
-          axis_size += size;
+          if (__builtin_add_overflow(axis_size, size, &axis_size)) {
+            return c.Error("the concatenated dimension ", *axis, " overflows int64");
+          }
         }
       } else if (size >= 0) {
         if (out.dim(d) < 0) {
@@ -278,7 +279,7 @@ absl::Status SliceShape(InferenceContext& c) {
     }
     out.set_dim(i, s);
     if (dim < 0) continue;
-    if (begin && b + s > dim) {
+    if (begin && s > dim - b) {
       return c.Error("begin[", i, "] + size[", i, "] = ", b, " + ", s, " exceeds dimension ", i,
                      " of input ", in.ToString(), ", which has size ", dim);
     }
@@ -531,7 +532,13 @@ absl::Status PadShape(InferenceContext& c) {
     }
     for (int i = 0; i < rank; ++i) {
       const int64_t dim = DimOrUnknown(in, i);
-      if (dim >= 0) out.set_dim(i, dim + (*paddings)[2 * i] + (*paddings)[2 * i + 1]);
+      if (dim < 0) continue;
+      int64_t padded;
+      if (__builtin_add_overflow(dim, (*paddings)[2 * i], &padded) ||
+          __builtin_add_overflow(padded, (*paddings)[2 * i + 1], &padded)) {
+        return c.Error("padded dimension ", i, " of input ", in.ToString(), " overflows int64");
+      }
+      out.set_dim(i, padded);
     }
   }
   c.set_output(0, std::move(out));
@@ -561,7 +568,12 @@ absl::Status TileShape(InferenceContext& c) {
     if (dim == 0 || m == 0) {
       out.set_dim(i, 0);
     } else if (dim > 0 && m > 0) {
-      out.set_dim(i, dim * m);
+      int64_t tiled;
+      if (__builtin_mul_overflow(dim, m, &tiled)) {
+        return c.Error("tiling dimension ", i, " of input ", in.ToString(), " ", m,
+                       " times overflows int64");
+      }
+      out.set_dim(i, tiled);
     }
   }
   c.set_output(0, std::move(out));
@@ -736,7 +748,8 @@ absl::Status SizeShape(InferenceContext& c) {
   return absl::OkStatus();
 }
 
-// Scope for the constants a builder makes: same name scope, named "Const".
+// Scope for the constants a builder makes: the op's name scope, but named
+// "Const" rather than the name the caller chose for the op.
 Scope ConstScope(const Scope& scope) { return scope.WithOpName("Const"); }
 
 bool FitsInI32(int64_t v) {
@@ -914,28 +927,28 @@ void RegisterArrayOps(OpRegistry& r) {
 
 Output IndexConst(const Scope& scope, const std::vector<int64_t>& values) {
   if (!std::all_of(values.begin(), values.end(), FitsInI32)) {
-    return Const(ConstScope(scope), values);
+    return Const(scope, values);
   }
-  return Const(ConstScope(scope), std::vector<int32_t>(values.begin(), values.end()));
+  return Const(scope, std::vector<int32_t>(values.begin(), values.end()));
 }
 
 Output IndexScalar(const Scope& scope, int64_t value) {
-  if (!FitsInI32(value)) return Const(ConstScope(scope), value);
-  return Const(ConstScope(scope), static_cast<int32_t>(value));
+  if (!FitsInI32(value)) return Const(scope, value);
+  return Const(scope, static_cast<int32_t>(value));
 }
 
 Output Reshape(const Scope& scope, Output tensor, Output shape) {
   return AddOp(scope, "Reshape", {tensor, shape});
 }
 Output Reshape(const Scope& scope, Output tensor, const std::vector<int64_t>& shape) {
-  return Reshape(scope, tensor, IndexConst(scope, shape));
+  return Reshape(scope, tensor, IndexConst(ConstScope(scope), shape));
 }
 
 Output Transpose(const Scope& scope, Output x, Output perm) {
   return AddOp(scope, "Transpose", {x, perm});
 }
 Output Transpose(const Scope& scope, Output x, const std::vector<int64_t>& perm) {
-  return Transpose(scope, x, IndexConst(scope, perm));
+  return Transpose(scope, x, IndexConst(ConstScope(scope), perm));
 }
 
 Output Concat(const Scope& scope, const std::vector<Output>& values, Output axis) {
@@ -944,14 +957,14 @@ Output Concat(const Scope& scope, const std::vector<Output>& values, Output axis
   return AddOp(scope, "Concat", inputs);
 }
 Output Concat(const Scope& scope, const std::vector<Output>& values, int64_t axis) {
-  return Concat(scope, values, IndexScalar(scope, axis));
+  return Concat(scope, values, IndexScalar(ConstScope(scope), axis));
 }
 
 std::vector<Output> Split(const Scope& scope, Output axis, Output value, int64_t num_split) {
   return AddOpOutputs(scope, "Split", {axis, value}, {{"num_split", num_split}});
 }
 std::vector<Output> Split(const Scope& scope, int64_t axis, Output value, int64_t num_split) {
-  return Split(scope, IndexScalar(scope, axis), value, num_split);
+  return Split(scope, IndexScalar(ConstScope(scope), axis), value, num_split);
 }
 
 Output Slice(const Scope& scope, Output input, Output begin, Output size) {
@@ -959,7 +972,8 @@ Output Slice(const Scope& scope, Output input, Output begin, Output size) {
 }
 Output Slice(const Scope& scope, Output input, const std::vector<int64_t>& begin,
              const std::vector<int64_t>& size) {
-  return Slice(scope, input, IndexConst(scope, begin), IndexConst(scope, size));
+  return Slice(scope, input, IndexConst(ConstScope(scope), begin),
+               IndexConst(ConstScope(scope), size));
 }
 
 Output StridedSlice(const Scope& scope, Output input, Output begin, Output end, Output strides,
@@ -994,7 +1008,7 @@ Output ExpandDims(const Scope& scope, Output input, Output dim) {
   return AddOp(scope, "ExpandDims", {input, dim});
 }
 Output ExpandDims(const Scope& scope, Output input, int64_t dim) {
-  return ExpandDims(scope, input, IndexScalar(scope, dim));
+  return ExpandDims(scope, input, IndexScalar(ConstScope(scope), dim));
 }
 
 Output Pad(const Scope& scope, Output input, Output paddings) {
@@ -1026,14 +1040,14 @@ Output Tile(const Scope& scope, Output input, Output multiples) {
   return AddOp(scope, "Tile", {input, multiples});
 }
 Output Tile(const Scope& scope, Output input, const std::vector<int64_t>& multiples) {
-  return Tile(scope, input, IndexConst(scope, multiples));
+  return Tile(scope, input, IndexConst(ConstScope(scope), multiples));
 }
 
 Output BroadcastTo(const Scope& scope, Output input, Output shape) {
   return AddOp(scope, "BroadcastTo", {input, shape});
 }
 Output BroadcastTo(const Scope& scope, Output input, const std::vector<int64_t>& shape) {
-  return BroadcastTo(scope, input, IndexConst(scope, shape));
+  return BroadcastTo(scope, input, IndexConst(ConstScope(scope), shape));
 }
 
 Output Gather(const Scope& scope, Output params, Output indices, Output axis,
@@ -1042,7 +1056,7 @@ Output Gather(const Scope& scope, Output params, Output indices, Output axis,
 }
 Output Gather(const Scope& scope, Output params, Output indices, int64_t axis,
               const GatherOptions& options) {
-  return Gather(scope, params, indices, IndexScalar(scope, axis), options);
+  return Gather(scope, params, indices, IndexScalar(ConstScope(scope), axis), options);
 }
 
 Output OneHot(const Scope& scope, Output indices, Output depth, Output on_value, Output off_value,
@@ -1051,14 +1065,15 @@ Output OneHot(const Scope& scope, Output indices, Output depth, Output on_value,
 }
 Output OneHot(const Scope& scope, Output indices, int64_t depth, Output on_value, Output off_value,
               const OneHotOptions& options) {
-  return OneHot(scope, indices, IndexScalar(scope, depth), on_value, off_value, options);
+  return OneHot(scope, indices, IndexScalar(ConstScope(scope), depth), on_value, off_value,
+                options);
 }
 
 Output Fill(const Scope& scope, Output dims, Output value) {
   return AddOp(scope, "Fill", {dims, value});
 }
 Output Fill(const Scope& scope, const std::vector<int64_t>& dims, Output value) {
-  return Fill(scope, IndexConst(scope, dims), value);
+  return Fill(scope, IndexConst(ConstScope(scope), dims), value);
 }
 
 Output ZerosLike(const Scope& scope, Output x) { return AddOp(scope, "ZerosLike", {x}); }

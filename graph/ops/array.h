@@ -25,7 +25,7 @@
 namespace sluice {
 
 // A 1-D integer Const holding `values`: i32 when every value fits in i32,
-// i64 otherwise. Named "Const" (made unique) in the scope's name scope.
+// i64 otherwise. Named as `scope` directs, like any builder.
 Output IndexConst(const Scope& scope, const std::vector<int64_t>& values);
 // A scalar integer Const: i32 when `value` fits in i32, i64 otherwise.
 Output IndexScalar(const Scope& scope, int64_t value);

@@ -63,7 +63,7 @@ Output RandomUniform(const Scope& scope, Output shape, DType dtype, const Random
 }
 Output RandomUniform(const Scope& scope, const std::vector<int64_t>& shape, DType dtype,
                      const RandomOptions& options) {
-  return RandomUniform(scope, IndexConst(scope, shape), dtype, options);
+  return RandomUniform(scope, IndexConst(scope.WithOpName("Const"), shape), dtype, options);
 }
 
 Output RandomNormal(const Scope& scope, Output shape, DType dtype, const RandomOptions& options) {
@@ -71,7 +71,7 @@ Output RandomNormal(const Scope& scope, Output shape, DType dtype, const RandomO
 }
 Output RandomNormal(const Scope& scope, const std::vector<int64_t>& shape, DType dtype,
                     const RandomOptions& options) {
-  return RandomNormal(scope, IndexConst(scope, shape), dtype, options);
+  return RandomNormal(scope, IndexConst(scope.WithOpName("Const"), shape), dtype, options);
 }
 
 Output TruncatedNormal(const Scope& scope, Output shape, DType dtype,
@@ -80,7 +80,7 @@ Output TruncatedNormal(const Scope& scope, Output shape, DType dtype,
 }
 Output TruncatedNormal(const Scope& scope, const std::vector<int64_t>& shape, DType dtype,
                        const RandomOptions& options) {
-  return TruncatedNormal(scope, IndexConst(scope, shape), dtype, options);
+  return TruncatedNormal(scope, IndexConst(scope.WithOpName("Const"), shape), dtype, options);
 }
 
 }  // namespace sluice
