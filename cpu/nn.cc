@@ -126,7 +126,9 @@ class PoolKernel final : public OpKernel {
     RETURN_IF_ERROR(CheckOutputShape(init, 0, w.OutputShape()));
     const DType dtype = init.input_dtype(0);
     auto kernel = std::unique_ptr<PoolKernel>(new PoolKernel(w, kind, dtype));
-    if (w.output_elements() == 0 || plain::UsePlain(dtype, plain::PoolWork(w), plain::kPoolWork)) {
+    // Integers (max pooling only) always take the plain loops.
+    if (w.output_elements() == 0 || IsInteger(dtype) ||
+        plain::UsePlain(dtype, plain::PoolWork(w), plain::kPoolWork)) {
       return kernel;
     }
     absl::Status status = CatchDnnl("pooling", [&] {
@@ -155,8 +157,12 @@ class PoolKernel final : public OpKernel {
     if (primitive_.valid()) {
       return RunPrimitive(primitive_, ctx, {ctx.input(0).raw_data(), y.raw_data()});
     }
-    plain::VisitPlain(dtype_, [&]<typename T>() {
-      plain::Pool2D(window_, kind_, ctx.input(0).data<T>(), y.data<T>());
+    VisitDType(dtype_, [&]<typename T>() {
+      if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double> ||
+                    std::is_same_v<T, int8_t> || std::is_same_v<T, uint8_t> ||
+                    std::is_same_v<T, int32_t> || std::is_same_v<T, int64_t>) {
+        plain::Pool2D(window_, kind_, ctx.input(0).data<T>(), y.data<T>());
+      }
     });
     return absl::OkStatus();
   }
@@ -397,8 +403,7 @@ class SoftmaxKernel final : public OpKernel {
 
 // ---------------------------------------------------------------------------
 // SoftmaxCrossEntropyWithLogits(features [B,C], labels [B,C]) -> loss [B],
-// backprop [B,C]; features and labels broadcast against each other (each dim
-// equal or 1).
+// backprop [B,C]:
 //   loss = sum_j labels_j * (log(sum_k exp(x_k - max)) - (x_j - max))
 //   backprop = softmax(x) - labels
 
@@ -408,21 +413,13 @@ class SoftmaxCrossEntropyKernel final : public OpKernel {
   static KernelOr Create(const KernelInit& init) {
     const Shape& f = init.input_shape(0);
     const Shape& l = init.input_shape(1);
-    if (f.rank() != 2 || l.rank() != 2) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("logits and labels must be 2-D, got ", f.ToString(), " and ", l.ToString()));
+    if (f.rank() != 2 || l != f) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "logits and labels must be 2-D of one shape, got ", f.ToString(), " and ", l.ToString()));
     }
-    ASSIGN_OR_RETURN(Shape out, BroadcastShapes(f, l));
-    RETURN_IF_ERROR(CheckOutputShape(init, 0, Shape{out.dim(0)}));
-    RETURN_IF_ERROR(CheckOutputShape(init, 1, out));
-    auto kernel = std::unique_ptr<SoftmaxCrossEntropyKernel>(new SoftmaxCrossEntropyKernel());
-    kernel->rows_ = out.dim(0);
-    kernel->cols_ = out.dim(1);
-    kernel->f_row_ = f.dim(0) == 1 ? 0 : f.dim(1);
-    kernel->f_col_ = f.dim(1) == 1 ? 0 : 1;
-    kernel->l_row_ = l.dim(0) == 1 ? 0 : l.dim(1);
-    kernel->l_col_ = l.dim(1) == 1 ? 0 : 1;
-    return kernel;
+    RETURN_IF_ERROR(CheckOutputShape(init, 0, Shape{f.dim(0)}));
+    RETURN_IF_ERROR(CheckOutputShape(init, 1, f));
+    return std::unique_ptr<OpKernel>(new SoftmaxCrossEntropyKernel(f.dim(0), f.dim(1)));
   }
 
   absl::Status Compute(const KernelContext& ctx) override {
@@ -433,23 +430,22 @@ class SoftmaxCrossEntropyKernel final : public OpKernel {
     const int64_t C = cols_;
     ParallelFor(rows_, C * 8, [&](int64_t begin, int64_t end) {
       for (int64_t r = begin; r < end; ++r) {
-        const T* x = features + r * f_row_;
-        const T* y = labels + r * l_row_;
-        T* g = backprop + r * C;
+        const T* __restrict x = features + r * C;
+        const T* __restrict y = labels + r * C;
+        T* __restrict g = backprop + r * C;
         T max = -std::numeric_limits<T>::infinity();
-        for (int64_t j = 0; j < C; ++j) max = std::max(max, x[j * f_col_]);
+        for (int64_t j = 0; j < C; ++j) max = std::max(max, x[j]);
         T sum = 0;
         for (int64_t j = 0; j < C; ++j) {
-          g[j] = std::exp(x[j * f_col_] - max);
+          g[j] = std::exp(x[j] - max);
           sum += g[j];
         }
         const T log_sum = std::log(sum);
         const T inv = T(1) / sum;
         T l = 0;
         for (int64_t j = 0; j < C; ++j) {
-          const T label = y[j * l_col_];
-          l += label * (log_sum - (x[j * f_col_] - max));
-          g[j] = g[j] * inv - label;
+          l += y[j] * (log_sum - (x[j] - max));
+          g[j] = g[j] * inv - y[j];
         }
         loss[r] = l;
       }
@@ -458,8 +454,8 @@ class SoftmaxCrossEntropyKernel final : public OpKernel {
   }
 
  private:
-  int64_t rows_ = 0, cols_ = 0;
-  int64_t f_row_ = 0, f_col_ = 0, l_row_ = 0, l_col_ = 0;  // element strides (0: broadcast)
+  SoftmaxCrossEntropyKernel(int64_t rows, int64_t cols) : rows_(rows), cols_(cols) {}
+  const int64_t rows_, cols_;
 };
 
 // SparseSoftmaxCrossEntropyWithLogits(features [B,C], labels [B] i32/i64)
@@ -545,7 +541,9 @@ void RegisterNnKernels(KernelRegistry& r) {
   const std::vector<DType> with_bf16 = {DType::kF32, DType::kF64, DType::kBF16};
   const std::vector<DType> plain_float = {DType::kF32, DType::kF64};
   r.Register("Conv2D", DeviceType::kCpu, with_bf16, Conv2DKernel::Create);
-  r.Register("MaxPool", DeviceType::kCpu, with_bf16, [](const KernelInit& init) {
+  const std::vector<DType> max_pool_types = {DType::kF32, DType::kF64, DType::kBF16, DType::kI8,
+                                             DType::kU8,  DType::kI32, DType::kI64};
+  r.Register("MaxPool", DeviceType::kCpu, max_pool_types, [](const KernelInit& init) {
     return PoolKernel::Create(init, plain::PoolKind::kMax);
   });
   r.Register("AvgPool", DeviceType::kCpu, with_bf16, [](const KernelInit& init) {

@@ -32,6 +32,16 @@ TapRange ValidTaps(int64_t o, int64_t stride, int64_t pad, int64_t dilation, int
   return {begin, std::max(begin, end)};
 }
 
+// The identity of max: -infinity, or the smallest integer.
+template <typename T>
+T Lowest() {
+  if constexpr (std::numeric_limits<T>::has_infinity) {
+    return -std::numeric_limits<T>::infinity();
+  } else {
+    return std::numeric_limits<T>::lowest();
+  }
+}
+
 }  // namespace
 
 template <typename T>
@@ -152,7 +162,7 @@ void Pool2D(const Window2D& w, PoolKind kind, const T* x, T* y) {
         for (int64_t c0 = 0; c0 < C; c0 += kChunk) {
           const int64_t cn = std::min(kChunk, C - c0);
           T acc[kChunk];
-          const T init = kind == PoolKind::kMax ? -std::numeric_limits<T>::infinity() : T(0);
+          const T init = kind == PoolKind::kMax ? Lowest<T>() : T(0);
           for (int64_t c = 0; c < cn; ++c) acc[c] = init;
           for (int64_t kh = th.begin; kh < th.end; ++kh) {
             const int64_t ih = oh * w.stride_h - w.pad_top + kh;
@@ -390,5 +400,11 @@ SLUICE_INSTANTIATE_PLAIN_NN(float)
 SLUICE_INSTANTIATE_PLAIN_NN(double)
 
 #undef SLUICE_INSTANTIATE_PLAIN_NN
+
+// Max pooling of integers (MaxPool accepts them; average pooling does not).
+template void Pool2D<int8_t>(const Window2D&, PoolKind, const int8_t*, int8_t*);
+template void Pool2D<uint8_t>(const Window2D&, PoolKind, const uint8_t*, uint8_t*);
+template void Pool2D<int32_t>(const Window2D&, PoolKind, const int32_t*, int32_t*);
+template void Pool2D<int64_t>(const Window2D&, PoolKind, const int64_t*, int64_t*);
 
 }  // namespace sluice::cpu::plain

@@ -57,6 +57,7 @@ enum class PoolKind { kMax, kAvg };
 
 // Max pooling ignores padding; average pooling divides by the number of
 // input elements inside the window (padding excluded), as TensorFlow does.
+// Also instantiated for i8, u8, i32 and i64, for kMax only.
 template <typename T>
 void Pool2D(const Window2D& w, PoolKind kind, const T* x, T* y);
 // dx of pooling given dy. Max pooling routes each dy to the first maximum of
