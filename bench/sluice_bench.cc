@@ -1,0 +1,170 @@
+// Micro-benchmarks of the runtime: per-run overhead, per-op overhead on tiny
+// tensors, GEMM against oneDNN called directly, and MLP inference.
+//
+//   build/bin/sluice_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+#include <benchmark/benchmark.h>
+
+#include <oneapi/dnnl/dnnl.hpp>
+#include <random>
+
+#include "graph/ops/math.h"
+#include "graph/ops/nn.h"
+#include "graph/ops/state.h"
+#include "runtime/session.h"
+
+namespace sluice {
+namespace {
+
+std::unique_ptr<Session> MakeSession(const Scope& root) {
+  if (!root.ok()) std::abort();
+  auto session = Session::Create(*root.graph());
+  if (!session.ok()) std::abort();
+  return std::move(*session);
+}
+
+Tensor Filled(const Shape& shape, uint64_t seed) {
+  Tensor t(DType::kF32, shape);
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> u(-1, 1);
+  for (float& v : t.flat<float>()) v = u(rng);
+  return t;
+}
+
+void Check(const absl::StatusOr<std::vector<Tensor>>& r, benchmark::State& state) {
+  if (!r.ok()) state.SkipWithError(std::string(r.status().message()).c_str());
+}
+
+// Session::Run of one Add of two fed scalars.
+void BM_RunOneOp(benchmark::State& state) {
+  Scope root = Scope::NewRootScope();
+  Output a = Placeholder(root.WithOpName("a"), DType::kF32, Shape{});
+  Output b = Placeholder(root.WithOpName("b"), DType::kF32, Shape{});
+  Add(root.WithOpName("sum"), a, b);
+  auto session = MakeSession(root);
+  const FeedList feeds = {{"a", Tensor::Scalar(1.0f)}, {"b", Tensor::Scalar(2.0f)}};
+  const std::vector<std::string> fetches = {"sum"};
+  Check(session->Run(feeds, fetches), state);
+  for (auto _ : state) {
+    auto r = session->Run(feeds, fetches);
+    benchmark::DoNotOptimize(r);
+  }
+}
+BENCHMARK(BM_RunOneOp);
+
+// The same through a callable: no name lookup.
+void BM_CallableOneOp(benchmark::State& state) {
+  Scope root = Scope::NewRootScope();
+  Output a = Placeholder(root.WithOpName("a"), DType::kF32, Shape{});
+  Output b = Placeholder(root.WithOpName("b"), DType::kF32, Shape{});
+  Add(root.WithOpName("sum"), a, b);
+  auto session = MakeSession(root);
+  auto handle = session->MakeCallable({"a", "b"}, {"sum"});
+  const std::vector<Tensor> feeds = {Tensor::Scalar(1.0f), Tensor::Scalar(2.0f)};
+  Check(session->RunCallable(*handle, feeds), state);
+  for (auto _ : state) {
+    auto r = session->RunCallable(*handle, feeds);
+    benchmark::DoNotOptimize(r);
+  }
+}
+BENCHMARK(BM_CallableOneOp);
+
+// 1000 element-wise ops on a 16-element tensor in one run.
+void BM_RunChain1000(benchmark::State& state) {
+  constexpr int kOps = 1000;
+  Scope root = Scope::NewRootScope();
+  Output x = Placeholder(root.WithOpName("x"), DType::kF32, Shape{16});
+  Output c = Const(root, 0.999f);
+  Output y = x;
+  for (int i = 0; i < kOps; ++i) y = (i % 2 == 0) ? Mul(root, y, c) : Add(root, y, c);
+  Identity(root.WithOpName("y"), y);
+  auto session = MakeSession(root);
+  auto handle = session->MakeCallable({"x"}, {"y"});
+  const std::vector<Tensor> feeds = {Filled(Shape{16}, 1)};
+  Check(session->RunCallable(*handle, feeds), state);
+  for (auto _ : state) {
+    auto r = session->RunCallable(*handle, feeds);
+    benchmark::DoNotOptimize(r);
+  }
+  state.counters["time_per_op"] = benchmark::Counter(
+      static_cast<double>(state.iterations()) * kOps,
+      benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+BENCHMARK(BM_RunChain1000);
+
+// An f32 1024x1024 product through Session::Run.
+void BM_MatMul1024Session(benchmark::State& state) {
+  Scope root = Scope::NewRootScope();
+  Output a = Placeholder(root.WithOpName("a"), DType::kF32, Shape{1024, 1024});
+  Output b = Placeholder(root.WithOpName("b"), DType::kF32, Shape{1024, 1024});
+  MatMul(root.WithOpName("c"), a, b);
+  auto session = MakeSession(root);
+  auto handle = session->MakeCallable({"a", "b"}, {"c"});
+  const std::vector<Tensor> feeds = {Filled(Shape{1024, 1024}, 1), Filled(Shape{1024, 1024}, 2)};
+  Check(session->RunCallable(*handle, feeds), state);
+  for (auto _ : state) {
+    auto r = session->RunCallable(*handle, feeds);
+    benchmark::DoNotOptimize(r);
+  }
+  state.counters["GFLOPS"] = benchmark::Counter(2.0 * 1024 * 1024 * 1024 * state.iterations(),
+                                                benchmark::Counter::kIsRate,
+                                                benchmark::Counter::kIs1000);
+}
+BENCHMARK(BM_MatMul1024Session)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// The same product through the oneDNN matmul primitive called directly.
+void BM_MatMul1024OneDNN(benchmark::State& state) {
+  using dt = dnnl::memory::data_type;
+  using tag = dnnl::memory::format_tag;
+  dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  dnnl::stream stream(engine);
+  const dnnl::memory::dims dims = {1024, 1024};
+  dnnl::memory::desc md(dims, dt::f32, tag::ab);
+  auto pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(md, md, md), engine);
+  dnnl::matmul prim(pd);
+  Tensor a = Filled(Shape{1024, 1024}, 1), b = Filled(Shape{1024, 1024}, 2);
+  Tensor c(DType::kF32, Shape{1024, 1024});
+  dnnl::memory ma(md, engine, a.raw_data()), mb(md, engine, b.raw_data()),
+      mc(md, engine, c.raw_data());
+  for (auto _ : state) {
+    prim.execute(stream, {{DNNL_ARG_SRC, ma}, {DNNL_ARG_WEIGHTS, mb}, {DNNL_ARG_DST, mc}});
+    stream.wait();
+    benchmark::DoNotOptimize(c.raw_data());
+  }
+  state.counters["GFLOPS"] = benchmark::Counter(2.0 * 1024 * 1024 * 1024 * state.iterations(),
+                                                benchmark::Counter::kIsRate,
+                                                benchmark::Counter::kIs1000);
+}
+BENCHMARK(BM_MatMul1024OneDNN)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// MLP 784-256-10 inference: ReLU, softmax; weights in variables.
+void BM_MlpForward(benchmark::State& state) {
+  const int64_t batch = state.range(0);
+  Scope root = Scope::NewRootScope();
+  Output x = Placeholder(root.WithOpName("x"), DType::kF32, Shape{kUnknownDim, 784});
+  Output w1 = Variable(root.WithOpName("w1"), Shape{784, 256}, DType::kF32,
+                       Const(root, Filled(Shape{784, 256}, 3)));
+  Output b1 = Variable(root.WithOpName("b1"), Shape{256}, DType::kF32,
+                       Const(root, Filled(Shape{256}, 4)));
+  Output w2 = Variable(root.WithOpName("w2"), Shape{256, 10}, DType::kF32,
+                       Const(root, Filled(Shape{256, 10}, 5)));
+  Output b2 = Variable(root.WithOpName("b2"), Shape{10}, DType::kF32,
+                       Const(root, Filled(Shape{10}, 6)));
+  Output h = Relu(root, BiasAdd(root, MatMul(root, x, w1), b1));
+  Softmax(root.WithOpName("probs"), BiasAdd(root, MatMul(root, h, w2), b2));
+  Node* init = InitAllVariables(root);
+  auto session = MakeSession(root);
+  Check(session->Run({}, {}, {init->name()}), state);
+  auto handle = session->MakeCallable({"x"}, {"probs"});
+  const std::vector<Tensor> feeds = {Filled(Shape{batch, 784}, 7)};
+  Check(session->RunCallable(*handle, feeds), state);
+  for (auto _ : state) {
+    auto r = session->RunCallable(*handle, feeds);
+    benchmark::DoNotOptimize(r);
+  }
+}
+BENCHMARK(BM_MlpForward)->Arg(1)->Arg(128)->Unit(benchmark::kMicrosecond);
+
+}  // namespace
+}  // namespace sluice
+
+BENCHMARK_MAIN();
