@@ -8,7 +8,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "graph/status_macros.h"
+#include "absl/synchronization/notification.h"
 #include "kernels/variable_store.h"
+#include "runtime/thread_pool.h"
 
 namespace sluice {
 namespace {
@@ -93,6 +95,8 @@ struct Plan::Frame {
   std::vector<const Tensor*> input_ptrs;
   std::vector<Tensor*> output_ptrs;
   std::vector<std::unique_ptr<KernelState>> states;  // one per step
+  // Inputs each step still waits for in a parallel execution.
+  std::unique_ptr<std::atomic<int>[]> pending;
   std::vector<KernelContext> contexts;  // one per step, spans into the above
 };
 
@@ -248,6 +252,22 @@ absl::StatusOr<std::unique_ptr<Plan>> Plan::Compile(const Graph& graph, const Pl
     plan->kernels_.push_back(std::move(kernel));
     plan->steps_.push_back(std::move(step));
   }
+  // Dependencies between steps, for parallel execution.
+  std::vector<int> step_of(g.id_bound(), -1);
+  for (size_t i = 0; i < plan->steps_.size(); ++i) step_of[plan->steps_[i].node->id()] = static_cast<int>(i);
+  for (size_t i = 0; i < plan->steps_.size(); ++i) {
+    Step& step = plan->steps_[i];
+    std::vector<int> preds;
+    for (const Output& in : step.node->inputs()) preds.push_back(step_of[in.node->id()]);
+    for (const Node* c : step.node->control_inputs()) preds.push_back(step_of[c->id()]);
+    std::sort(preds.begin(), preds.end());
+    preds.erase(std::unique(preds.begin(), preds.end()), preds.end());
+    for (int p : preds) {
+      if (p < 0) continue;  // a feed
+      plan->steps_[p].successors.push_back(static_cast<int>(i));
+      ++step.num_predecessors;
+    }
+  }
   for (Node* f : feed_nodes) plan->feed_slots_.push_back(slot_of[f->id()][0]);
   for (const Output& f : fetches) {
     auto it = mapped.find(f);
@@ -278,6 +298,7 @@ std::unique_ptr<Plan::Frame> Plan::NewFrame() const {
     num_inputs += step.inputs.size();
     num_outputs += step.outputs.size();
   }
+  frame->pending.reset(new std::atomic<int>[steps_.size()]);
   frame->input_ptrs.reserve(num_inputs);
   frame->output_ptrs.reserve(num_outputs);
   for (const Step& step : steps_) {
@@ -311,26 +332,91 @@ void Plan::ReleaseFrame(std::unique_ptr<Frame> frame) const {
   free_frames_.push_back(std::move(frame));
 }
 
+absl::Status Plan::RunSequential(Frame& frame, RunMetadata* trace) const {
+  for (size_t s = 0; s < steps_.size(); ++s) {
+    const int64_t start = trace != nullptr ? NowNanos() : 0;
+    absl::Status status = steps_[s].kernel->Compute(frame.contexts[s]);
+    if (trace != nullptr) {
+      trace->steps.push_back({steps_[s].node->name(), steps_[s].node->op(), NowNanos() - start});
+    }
+    if (!status.ok()) {
+      return absl::Status(status.code(),
+                          absl::StrCat(steps_[s].node->DebugName(), ": ", status.message()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+struct Plan::ParallelRun {
+  const Plan* plan;
+  Frame* frame;
+  ThreadPool* pool;
+  std::atomic<int> remaining;
+  std::atomic<bool> failed{false};
+  absl::Mutex mu;
+  absl::Status status ABSL_GUARDED_BY(mu);
+  absl::Notification done;
+};
+
+// Runs `step`, then whatever it makes ready: the first such step on this
+// thread, the others on the pool. After a failure the remaining steps are
+// only counted off, so the run still ends.
+void Plan::RunFrom(ParallelRun* run, int step) {
+  const Plan& plan = *run->plan;
+  while (step >= 0) {
+    const Step& s = plan.steps_[step];
+    if (!run->failed.load(std::memory_order_relaxed)) {
+      absl::Status status = s.kernel->Compute(run->frame->contexts[step]);
+      if (!status.ok()) {
+        absl::MutexLock lock(&run->mu);
+        if (run->status.ok()) {
+          run->status = absl::Status(status.code(),
+                                     absl::StrCat(s.node->DebugName(), ": ", status.message()));
+        }
+        run->failed.store(true, std::memory_order_relaxed);
+      }
+    }
+    int next = -1;
+    for (int succ : s.successors) {
+      if (run->frame->pending[succ].fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        if (next < 0) {
+          next = succ;
+        } else {
+          run->pool->Schedule([run, succ] { RunFrom(run, succ); });
+        }
+      }
+    }
+    if (run->remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) run->done.Notify();
+    step = next;
+  }
+}
+
+absl::Status Plan::RunParallel(Frame& frame, ThreadPool& pool) const {
+  if (steps_.empty()) return absl::OkStatus();
+  ParallelRun run{this, &frame, &pool, {static_cast<int>(steps_.size())}};
+  std::vector<int> roots;
+  for (size_t s = 0; s < steps_.size(); ++s) {
+    frame.pending[s].store(steps_[s].num_predecessors, std::memory_order_relaxed);
+    if (steps_[s].num_predecessors == 0) roots.push_back(static_cast<int>(s));
+  }
+  for (size_t i = 1; i < roots.size(); ++i) {
+    const int root = roots[i];
+    pool.Schedule([&run, root] { RunFrom(&run, root); });
+  }
+  RunFrom(&run, roots[0]);
+  run.done.WaitForNotification();
+  absl::MutexLock lock(&run.mu);
+  return run.status;
+}
+
 absl::StatusOr<std::vector<Tensor>> Plan::Execute(absl::Span<const Tensor> feeds,
-                                                  const RunOptions* options,
-                                                  RunMetadata* metadata) const {
+                                                  const RunOptions* options, RunMetadata* metadata,
+                                                  ThreadPool* pool) const {
   std::unique_ptr<Frame> frame = AcquireFrame();
   for (size_t i = 0; i < feeds.size(); ++i) frame->tensors[feed_slots_[i]] = feeds[i];
   const bool trace = options != nullptr && options->trace && metadata != nullptr;
-  absl::Status status;
-  for (size_t s = 0; s < steps_.size(); ++s) {
-    const int64_t start = trace ? NowNanos() : 0;
-    status = steps_[s].kernel->Compute(frame->contexts[s]);
-    if (trace) {
-      metadata->steps.push_back(
-          {steps_[s].node->name(), steps_[s].node->op(), NowNanos() - start});
-    }
-    if (!status.ok()) {
-      status = absl::Status(status.code(),
-                            absl::StrCat(steps_[s].node->DebugName(), ": ", status.message()));
-      break;
-    }
-  }
+  absl::Status status = pool != nullptr && !trace ? RunParallel(*frame, *pool)
+                                                  : RunSequential(*frame, trace ? metadata : nullptr);
   std::vector<Tensor> results;
   if (status.ok()) {
     results.reserve(fetch_slots_.size());

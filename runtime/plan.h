@@ -18,6 +18,7 @@
 
 namespace sluice {
 
+class ThreadPool;
 class VariableStore;
 
 // What a plan is compiled for. Names are "node" or "node:index" for feeds and
@@ -48,9 +49,12 @@ class Plan {
 
   // Runs the plan. `feeds` are in request order and must have the request's
   // dtypes and shapes (the caller matched them). Returns the fetches in order.
+  // With a `pool`, steps whose inputs are ready run at the same time on its
+  // threads (and the calling thread); without one they run in schedule order
+  // on the calling thread. Tracing always runs in schedule order.
   absl::StatusOr<std::vector<Tensor>> Execute(absl::Span<const Tensor> feeds,
-                                              const RunOptions* options,
-                                              RunMetadata* metadata) const;
+                                              const RunOptions* options, RunMetadata* metadata,
+                                              ThreadPool* pool = nullptr) const;
 
   // The specialised graph the plan was made from (for dumps and tests).
   const Graph& graph() const { return *graph_; }
@@ -69,8 +73,15 @@ class Plan {
     OpKernel* kernel = nullptr;
     std::vector<int> inputs;   // slot per input
     std::vector<int> outputs;  // slot per output
+    std::vector<int> successors;  // steps that wait for this one
+    int num_predecessors = 0;
   };
   struct Frame;
+  struct ParallelRun;
+
+  absl::Status RunSequential(Frame& frame, RunMetadata* trace) const;
+  absl::Status RunParallel(Frame& frame, ThreadPool& pool) const;
+  static void RunFrom(ParallelRun* run, int step);
 
   Plan();
   std::unique_ptr<Frame> NewFrame() const;

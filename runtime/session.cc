@@ -12,6 +12,7 @@
 #include "runtime/kernel_setup.h"
 #include "runtime/plan.h"
 #include "runtime/plan_cache.h"
+#include "runtime/thread_pool.h"
 
 namespace sluice {
 namespace {
@@ -34,7 +35,12 @@ struct Session::Impl {
   };
 
   Impl(std::unique_ptr<Graph> g, const SessionOptions& o)
-      : graph(std::move(g)), options(o), plans(o.plan_cache_capacity) {}
+      : graph(std::move(g)), options(o), plans(o.plan_cache_capacity) {
+    if (options.inter_op_parallelism) {
+      // The calling thread runs steps too, so one worker fewer than cores.
+      inter_op_pool = std::make_unique<ThreadPool>(std::max(1, cpu::AvailableCores() - 1));
+    }
+  }
 
   // The plan for this signature, compiled on a miss.
   absl::StatusOr<std::shared_ptr<const Plan>> GetPlan(const SignatureView& sig,
@@ -66,9 +72,9 @@ struct Session::Impl {
                                               const RunOptions* run_options,
                                               RunMetadata* metadata) {
     cpu::UseThreadsInThisThread(options.intra_op_threads);
-    if (metadata == nullptr) return plan.Execute(feeds, run_options, nullptr);
+    if (metadata == nullptr) return plan.Execute(feeds, run_options, nullptr, inter_op_pool.get());
     const int64_t start = NowNanos();
-    auto result = plan.Execute(feeds, run_options, metadata);
+    auto result = plan.Execute(feeds, run_options, metadata, inter_op_pool.get());
     metadata->run_nanoseconds = NowNanos() - start;
     return result;
   }
@@ -77,6 +83,8 @@ struct Session::Impl {
   SessionOptions options;
   VariableStore variables;
   PlanCache plans;
+  // Set when independent branches may run at the same time.
+  std::unique_ptr<ThreadPool> inter_op_pool;
 
   absl::Mutex callables_mu;
   absl::flat_hash_map<CallableHandle, std::shared_ptr<Callable>> callables
