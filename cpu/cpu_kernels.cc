@@ -9,6 +9,9 @@ void RegisterCpuKernels(KernelRegistry& registry) {
   RegisterElementwiseKernels(registry);
   RegisterMatMulKernels(registry);
   RegisterNnKernels(registry);
+  RegisterReductionKernels(registry);
+  RegisterArrayKernels(registry);
+  RegisterRandomKernels(registry);
 }
 
 }  // namespace sluice::cpu

@@ -7,7 +7,9 @@
 #ifndef SLUICE_KERNELS_PHILOX_H_
 #define SLUICE_KERNELS_PHILOX_H_
 
+#include <cmath>
 #include <cstdint>
+#include <string>
 
 #if defined(__CUDACC__)
 #define SLUICE_PHILOX_FN __host__ __device__ inline
@@ -82,6 +84,68 @@ SLUICE_PHILOX_FN double UniformDouble(uint32_t high, uint32_t low) {
 // 8 for bf16), exact in any float type with at least that many.
 SLUICE_PHILOX_FN float UniformWithBits(uint32_t word, int bits) {
   return static_cast<float>(word >> (32 - bits)) * (1.0f / static_cast<float>(1u << bits));
+}
+
+// Two standard normal values from two uniform words (Box-Muller).
+SLUICE_PHILOX_FN void BoxMullerFloat(uint32_t a, uint32_t b, float* z0, float* z1) {
+  const float u1 = 1.0f - UniformFloat(a);  // in (0, 1], so the log is finite
+  const float theta = 6.28318530717958647692f * UniformFloat(b);
+  const float r = sqrtf(-2.0f * logf(u1));
+  *z0 = r * cosf(theta);
+  *z1 = r * sinf(theta);
+}
+SLUICE_PHILOX_FN void BoxMullerDouble(uint32_t a_high, uint32_t a_low, uint32_t b_high,
+                                      uint32_t b_low, double* z0, double* z1) {
+  const double u1 = 1.0 - UniformDouble(a_high, a_low);
+  const double theta = 6.28318530717958647692 * UniformDouble(b_high, b_low);
+  const double r = sqrt(-2.0 * log(u1));
+  *z0 = r * cos(theta);
+  *z1 = r * sin(theta);
+}
+
+// Truncated normal values lie strictly within this many standard deviations;
+// the rest are drawn again.
+inline constexpr float kTruncationBound = 2.0f;
+// Blocks each group of truncated normal outputs may use before it falls back
+// to a stream of its own: with 4 blocks per group of 4 outputs (16
+// candidates, each kept with probability 0.954) a fallback happens about
+// once in 10^15 groups.
+inline constexpr int kTruncatedBlocksPerGroup = 4;
+
+// ---------------------------------------------------------------------------
+// Seeding (host only).
+
+inline uint64_t SplitMix64(uint64_t x) {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+// FNV-1a: a hash of a node name that is the same in every build and run.
+inline uint64_t HashName(const std::string& name) {
+  uint64_t h = 0xCBF29CE484222325ull;
+  for (unsigned char c : name) {
+    h ^= c;
+    h *= 0x100000001B3ull;
+  }
+  return h;
+}
+
+// The key of a random op. As in TensorFlow, an op whose seed and seed2 are
+// both 0 has no seed of its own: it takes one from the graph seed and its
+// node name, so two such ops differ while every run of a program repeats.
+// Otherwise (seed, seed2) decide, combined with the graph seed.
+inline Key RandomKey(uint64_t graph_seed, int64_t seed, int64_t seed2,
+                     const std::string& node_name) {
+  const uint64_t graph_part = SplitMix64(graph_seed);
+  uint64_t op_part;
+  if (seed == 0 && seed2 == 0) {
+    op_part = SplitMix64(HashName(node_name));
+  } else {
+    op_part = SplitMix64(static_cast<uint64_t>(seed) ^ SplitMix64(static_cast<uint64_t>(seed2)));
+  }
+  return KeyFromSeed(SplitMix64(graph_part ^ op_part));
 }
 
 }  // namespace sluice::philox
