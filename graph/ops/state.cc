@@ -1,6 +1,9 @@
 // Placeholders, constants, variables and plumbing ops.
 #include "graph/ops/state.h"
 
+#include <algorithm>
+#include <limits>
+
 #include "absl/strings/str_cat.h"
 
 #include "graph/op_def.h"
@@ -123,6 +126,11 @@ void RegisterStateOps(OpRegistry& r) {
 
 Output IntsArg::ToOutput(const Scope& scope, absl::string_view name) const {
   if (is_tensor_) return tensor_;
+  // i32 like TensorFlow's shape constants, unless a value needs 64 bits.
+  const bool fits = std::all_of(values_.begin(), values_.end(), [](int64_t v) {
+    return v >= std::numeric_limits<int32_t>::min() && v <= std::numeric_limits<int32_t>::max();
+  });
+  if (!fits) return Const(scope.NewSubScope(name), values_);
   std::vector<int32_t> v(values_.begin(), values_.end());
   return Const(scope.NewSubScope(name), v);
 }
