@@ -30,10 +30,14 @@ const std::vector<DType> kAll(std::begin(kAllDTypes), std::end(kAllDTypes));
 
 int64_t IndexAt(const Tensor& t, int64_t i) {
   switch (t.dtype()) {
-    case DType::kI32: return t.data<int32_t>()[i];
-    case DType::kI64: return t.data<int64_t>()[i];
-    case DType::kU8: return t.data<uint8_t>()[i];
-    default: return static_cast<int64_t>(t.ElementAsDouble(i));
+    case DType::kI32:
+      return t.data<int32_t>()[i];
+    case DType::kI64:
+      return t.data<int64_t>()[i];
+    case DType::kU8:
+      return t.data<uint8_t>()[i];
+    default:
+      return static_cast<int64_t>(t.ElementAsDouble(i));
   }
 }
 
@@ -45,8 +49,8 @@ const Tensor* KnownInput(const KernelInit& init, int i) {
 
 absl::Status CheckCopyRank(const Shape& shape) {
   if (shape.rank() > kMaxCopyRank) {
-    return absl::UnimplementedError(
-        absl::StrCat("array kernels support rank up to ", kMaxCopyRank, ", got ", shape.ToString()));
+    return absl::UnimplementedError(absl::StrCat("array kernels support rank up to ", kMaxCopyRank,
+                                                 ", got ", shape.ToString()));
   }
   return absl::OkStatus();
 }
@@ -62,11 +66,16 @@ void FillElements(void* dst, int64_t n, const void* value, int elem_size) {
     });
   };
   switch (elem_size) {
-    case 1: return fill.template operator()<uint8_t>();
-    case 2: return fill.template operator()<uint16_t>();
-    case 4: return fill.template operator()<uint32_t>();
-    case 8: return fill.template operator()<uint64_t>();
-    default: break;
+    case 1:
+      return fill.template operator()<uint8_t>();
+    case 2:
+      return fill.template operator()<uint16_t>();
+    case 4:
+      return fill.template operator()<uint32_t>();
+    case 8:
+      return fill.template operator()<uint64_t>();
+    default:
+      break;
   }
 }
 
@@ -123,17 +132,17 @@ absl::Status MakePlan(int elem_size, absl::Span<const int64_t> dims,
                       absl::Span<const int64_t> src_strides, absl::Span<const int64_t> dst_strides,
                       StridedCopyPlan* plan) {
   if (!PlanStridedCopy(elem_size, dims, src_strides, dst_strides, plan)) {
-    return absl::UnimplementedError(absl::StrCat("the copy needs more than ", kMaxCopyRank,
-                                                 " strided dimensions"));
+    return absl::UnimplementedError(
+        absl::StrCat("the copy needs more than ", kMaxCopyRank, " strided dimensions"));
   }
   return absl::OkStatus();
 }
 
 absl::Status CheckOutputShape(absl::Span<const int64_t> dims, const Shape& output) {
   if (Shape(dims) != output) {
-    return absl::InvalidArgumentError(absl::StrCat("the index values give shape ",
-                                                   Shape(dims).ToString(), ", but the output has shape ",
-                                                   output.ToString()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("the index values give shape ", Shape(dims).ToString(),
+                     ", but the output has shape ", output.ToString()));
   }
   return absl::OkStatus();
 }
@@ -142,9 +151,8 @@ absl::Status PlanTranspose(const CopyArgs& a, CopyPiece* piece) {
   const Tensor& perm = *a.index[0];
   const int rank = a.input.rank();
   if (perm.num_elements() != rank) {
-    return absl::InvalidArgumentError(absl::StrCat("perm has ", perm.num_elements(),
-                                                   " entries for input of shape ",
-                                                   a.input.ToString()));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "perm has ", perm.num_elements(), " entries for input of shape ", a.input.ToString()));
   }
   std::array<int64_t, kMaxCopyRank> in_strides, out_dims, src_strides, dst_strides;
   RowMajorStrides(a.input.dims(), in_strides.data());
@@ -171,9 +179,8 @@ absl::Status PlanSlice(const CopyArgs& a, CopyPiece* piece) {
   const Tensor& size = *a.index[1];
   const int rank = a.input.rank();
   if (begin.num_elements() != rank || size.num_elements() != rank) {
-    return absl::InvalidArgumentError(absl::StrCat("begin and size must have ", rank,
-                                                   " entries for input of shape ",
-                                                   a.input.ToString()));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "begin and size must have ", rank, " entries for input of shape ", a.input.ToString()));
   }
   std::array<int64_t, kMaxCopyRank> in_strides, out_dims, dst_strides;
   RowMajorStrides(a.input.dims(), in_strides.data());
@@ -184,10 +191,9 @@ absl::Status PlanSlice(const CopyArgs& a, CopyPiece* piece) {
     int64_t s = IndexAt(size, i);
     if (s == -1) s = dim - b;
     if (b < 0 || b > dim || s < 0 || b + s > dim) {
-      return absl::InvalidArgumentError(absl::StrCat("begin[", i, "] = ", b, " and size[", i,
-                                                     "] = ", IndexAt(size, i),
-                                                     " do not fit dimension ", i, " of input ",
-                                                     a.input.ToString()));
+      return absl::InvalidArgumentError(
+          absl::StrCat("begin[", i, "] = ", b, " and size[", i, "] = ", IndexAt(size, i),
+                       " do not fit dimension ", i, " of input ", a.input.ToString()));
     }
     out_dims[i] = s;
     piece->src_offset += b * in_strides[i];
@@ -213,9 +219,9 @@ absl::Status PlanStridedSlice(const CopyArgs& a, CopyPiece* piece) {
   const int rank = a.input.rank();
   const int64_t length = begin.num_elements();
   if (end.num_elements() != length || strides.num_elements() != length) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "begin, end and strides must have the same length, got ", length, ", ",
-        end.num_elements(), " and ", strides.num_elements()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("begin, end and strides must have the same length, got ", length, ", ",
+                     end.num_elements(), " and ", strides.num_elements()));
   }
   bool has_ellipsis = false;
   int64_t new_axes_after_ellipsis = 0;
@@ -249,10 +255,9 @@ absl::Status PlanStridedSlice(const CopyArgs& a, CopyPiece* piece) {
       const int64_t b = IndexAt(begin, i);
       const int64_t index = b < 0 ? b + dim : b;
       if (index < 0 || index >= dim) {
-        return absl::InvalidArgumentError(absl::StrCat("index ", b,
-                                                       " is out of bounds for dimension ", full,
-                                                       " of input ", a.input.ToString(),
-                                                       ", which has size ", dim));
+        return absl::InvalidArgumentError(
+            absl::StrCat("index ", b, " is out of bounds for dimension ", full, " of input ",
+                         a.input.ToString(), ", which has size ", dim));
       }
       start[full] = index;
       step[full] = 1;
@@ -282,9 +287,9 @@ absl::Status PlanStridedSlice(const CopyArgs& a, CopyPiece* piece) {
   int64_t elements = 1;
   for (int d = 0; d < rank; ++d) elements *= count[d];
   if (elements != a.output.num_elements()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the slice selects ", elements, " elements, but the output has shape ",
-        a.output.ToString()));
+    return absl::InvalidArgumentError(absl::StrCat("the slice selects ", elements,
+                                                   " elements, but the output has shape ",
+                                                   a.output.ToString()));
   }
   piece->src_offset = 0;
   for (int d = 0; d < rank; ++d) {
@@ -302,8 +307,7 @@ absl::Status PlanPad(const CopyArgs& a, CopyPiece* piece) {
   const int rank = a.input.rank();
   if (paddings.num_elements() != 2 * rank) {
     return absl::InvalidArgumentError(absl::StrCat("paddings must have shape [", rank,
-                                                   ",2] for input of shape ",
-                                                   a.input.ToString()));
+                                                   ",2] for input of shape ", a.input.ToString()));
   }
   std::array<int64_t, kMaxCopyRank> in_strides, out_dims, out_strides;
   RowMajorStrides(a.input.dims(), in_strides.data());
@@ -312,8 +316,8 @@ absl::Status PlanPad(const CopyArgs& a, CopyPiece* piece) {
     const int64_t before = IndexAt(paddings, 2 * i);
     const int64_t after = IndexAt(paddings, 2 * i + 1);
     if (before < 0 || after < 0) {
-      return absl::InvalidArgumentError(absl::StrCat("paddings[", i, "] = [", before, ",", after,
-                                                     "] must be non-negative"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("paddings[", i, "] = [", before, ",", after, "] must be non-negative"));
     }
     padded = padded || before > 0 || after > 0;
     out_dims[i] = a.input.dim(i) + before + after;
@@ -332,8 +336,8 @@ absl::Status PlanPad(const CopyArgs& a, CopyPiece* piece) {
 absl::Status PlanTile(const CopyArgs& a, CopyPiece* piece) {
   const int rank = a.input.rank();
   if (a.output.rank() != rank) {
-    return absl::InvalidArgumentError(absl::StrCat("cannot tile ", a.input.ToString(), " into ",
-                                                   a.output.ToString()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot tile ", a.input.ToString(), " into ", a.output.ToString()));
   }
   std::array<int64_t, kMaxCopyRank> in_strides;
   RowMajorStrides(a.input.dims(), in_strides.data());
@@ -348,8 +352,8 @@ absl::Status PlanTile(const CopyArgs& a, CopyPiece* piece) {
       return absl::OkStatus();
     }
     if (out % in != 0) {
-      return absl::InvalidArgumentError(absl::StrCat("cannot tile ", a.input.ToString(),
-                                                     " into ", a.output.ToString()));
+      return absl::InvalidArgumentError(
+          absl::StrCat("cannot tile ", a.input.ToString(), " into ", a.output.ToString()));
     }
     dims[2 * i] = out / in;
     dims[2 * i + 1] = in;
@@ -376,8 +380,8 @@ absl::Status PlanBroadcastTo(const CopyArgs& a, CopyPiece* piece) {
     }
     const int64_t in = a.input.dim(j);
     if (in != out && in != 1) {
-      return absl::InvalidArgumentError(absl::StrCat("cannot broadcast ", a.input.ToString(),
-                                                     " to ", a.output.ToString()));
+      return absl::InvalidArgumentError(
+          absl::StrCat("cannot broadcast ", a.input.ToString(), " to ", a.output.ToString()));
     }
     src_strides[i] = in == out ? in_strides[j] : 0;
   }
@@ -485,8 +489,7 @@ absl::Status CheckPieceShape(const Shape& piece, const Shape& whole, int axis) {
   for (int d = 0; ok && d < whole.rank(); ++d) ok = d == axis || piece.dim(d) == whole.dim(d);
   if (!ok) {
     return absl::InvalidArgumentError(absl::StrCat("shape ", piece.ToString(), " does not match ",
-                                                   whole.ToString(), " outside dimension ",
-                                                   axis));
+                                                   whole.ToString(), " outside dimension ", axis));
   }
   return absl::OkStatus();
 }
@@ -494,8 +497,7 @@ absl::Status CheckPieceShape(const Shape& piece, const Shape& whole, int axis) {
 absl::StatusOr<int> AxisOf(const Tensor& axis, int rank) {
   const int64_t v = IndexAt(axis, 0);
   if (v < -rank || v >= rank) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("axis ", v, " is out of range for rank ", rank));
+    return absl::InvalidArgumentError(absl::StrCat("axis ", v, " is out of range for rank ", rank));
   }
   return static_cast<int>(v < 0 ? v + rank : v);
 }
@@ -519,10 +521,9 @@ class ConcatKernel final : public OpKernel {
       offset += input_shapes_[i].dim(axis);
     }
     if (offset != out.shape().dim(axis)) {
-      return absl::InvalidArgumentError(absl::StrCat("the inputs add up to ", offset,
-                                                     " along dimension ", axis,
-                                                     ", but the output has shape ",
-                                                     out.shape().ToString()));
+      return absl::InvalidArgumentError(
+          absl::StrCat("the inputs add up to ", offset, " along dimension ", axis,
+                       ", but the output has shape ", out.shape().ToString()));
     }
     offset = 0;
     for (int i = 0; i < n; ++i) {
@@ -632,9 +633,8 @@ absl::StatusOr<GatherLayout> PlanGather(const Shape& params, const Shape& indice
   }
   if (axis < 0) axis += rank;
   if (batch_dims < 0 || batch_dims > axis || batch_dims > indices.rank()) {
-    return absl::InvalidArgumentError(absl::StrCat("batch_dims ", batch_dims,
-                                                   " does not fit axis ", axis, " and indices ",
-                                                   indices.ToString()));
+    return absl::InvalidArgumentError(absl::StrCat("batch_dims ", batch_dims, " does not fit axis ",
+                                                   axis, " and indices ", indices.ToString()));
   }
   GatherLayout g;
   const int b = static_cast<int>(batch_dims);
@@ -684,9 +684,9 @@ class GatherKernel final : public OpKernel {
     const int64_t num_indices = g.batch * g.m;
     for (int64_t i = 0; i < num_indices; ++i) {
       if (idx[i] < 0 || idx[i] >= g.n) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "indices", indices_.rank() > 0 ? PositionString(indices_, i) : "", " = ",
-            static_cast<int64_t>(idx[i]), " is not in [0, ", g.n, ")"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("indices", indices_.rank() > 0 ? PositionString(indices_, i) : "", " = ",
+                         static_cast<int64_t>(idx[i]), " is not in [0, ", g.n, ")"));
       }
     }
     const char* src = Bytes(ctx.input(0));
@@ -770,9 +770,12 @@ KernelOr MakeOneHot(const KernelInit& init) {
   const int64_t depth = init.output_shape(0).dim(axis);
   const int elem_size = DTypeSize(init.output_dtype(0));
   switch (init.input_dtype(0)) {
-    case DType::kU8: return std::make_unique<OneHotKernel<uint8_t>>(outer, depth, inner, elem_size);
-    case DType::kI32: return std::make_unique<OneHotKernel<int32_t>>(outer, depth, inner, elem_size);
-    default: return std::make_unique<OneHotKernel<int64_t>>(outer, depth, inner, elem_size);
+    case DType::kU8:
+      return std::make_unique<OneHotKernel<uint8_t>>(outer, depth, inner, elem_size);
+    case DType::kI32:
+      return std::make_unique<OneHotKernel<int32_t>>(outer, depth, inner, elem_size);
+    default:
+      return std::make_unique<OneHotKernel<int64_t>>(outer, depth, inner, elem_size);
   }
 }
 
@@ -874,9 +877,8 @@ void RegisterArrayKernels(KernelRegistry& r) {
   r.Register("Split", cpu, kAll, MakeSplit);
   r.Register("Gather", cpu, kAll, MakeGather);
   r.Register("OneHot", cpu, kAll, MakeOneHot);
-  r.Register("Fill", cpu, kAll, [](const KernelInit&) -> KernelOr {
-    return std::make_unique<FillKernel>(1);
-  });
+  r.Register("Fill", cpu, kAll,
+             [](const KernelInit&) -> KernelOr { return std::make_unique<FillKernel>(1); });
   r.Register("ZerosLike", cpu, kAll, [](const KernelInit& init) -> KernelOr {
     return std::make_unique<ConstantFillKernel>(Tensor::Zeros(init.output_dtype(0), Shape{}));
   });

@@ -67,7 +67,8 @@ void BlockValues(const philox::Key& key, uint64_t block, T* out) {
       philox::BoxMullerDouble(w[0], w[1], w[2], w[3], &out[0], &out[1]);
     }
   } else if constexpr (D == Distribution::kUniform) {
-    for (int k = 0; k < 4; ++k) out[k] = FromFloat<T>(philox::UniformWithBits(w[k], kUniformBits<T>));
+    for (int k = 0; k < 4; ++k)
+      out[k] = FromFloat<T>(philox::UniformWithBits(w[k], kUniformBits<T>));
   } else {
     float z[4];
     philox::BoxMullerFloat(w[0], w[1], &z[0], &z[1]);
@@ -130,9 +131,8 @@ class RandomKernel final : public OpKernel {
     const int64_t groups = (n + per - 1) / per;
     const int64_t blocks_per_group =
         D == Distribution::kTruncatedNormal ? philox::kTruncatedBlocksPerGroup : 1;
-    const uint64_t base =
-        counter_.fetch_add(static_cast<uint64_t>(groups * blocks_per_group),
-                           std::memory_order_relaxed);
+    const uint64_t base = counter_.fetch_add(static_cast<uint64_t>(groups * blocks_per_group),
+                                             std::memory_order_relaxed);
     ParallelFor(groups, kBlockCost * blocks_per_group, [&](int64_t begin, int64_t end) {
       for (int64_t g = begin; g < end; ++g) {
         const uint64_t block = base + static_cast<uint64_t>(g * blocks_per_group);
@@ -162,11 +162,16 @@ KernelOr MakeRandom(const KernelInit& init) {
                                             init.attr("seed2").i(), init.node.name());
   const DType dtype = init.attr("dtype").dtype();
   switch (dtype) {
-    case DType::kF32: return std::make_unique<RandomKernel<float, D>>(key);
-    case DType::kF64: return std::make_unique<RandomKernel<double, D>>(key);
-    case DType::kF16: return std::make_unique<RandomKernel<Half, D>>(key);
-    case DType::kBF16: return std::make_unique<RandomKernel<BFloat16, D>>(key);
-    default: break;
+    case DType::kF32:
+      return std::make_unique<RandomKernel<float, D>>(key);
+    case DType::kF64:
+      return std::make_unique<RandomKernel<double, D>>(key);
+    case DType::kF16:
+      return std::make_unique<RandomKernel<Half, D>>(key);
+    case DType::kBF16:
+      return std::make_unique<RandomKernel<BFloat16, D>>(key);
+    default:
+      break;
   }
   return absl::UnimplementedError(absl::StrCat("no random kernel for ", DTypeName(dtype)));
 }

@@ -1,10 +1,11 @@
 // Array CPU kernels against plain references: views, transposes, slices,
 // strided slices (every mask), padding, tiling, broadcasting, concatenation,
 // splitting, gathering, one-hot encoding, fills and shape queries.
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cmath>
+#include <cstring>
+#include <functional>
 #include <numeric>
 #include <optional>
 #include <random>
@@ -72,8 +73,8 @@ absl::StatusOr<std::vector<Tensor>> RunWithFedInputs(const std::string& op,
 }
 
 // Every dtype, for ops that move bytes.
-const std::vector<DType> kSomeDTypes = {DType::kF32, DType::kF64, DType::kF16, DType::kI8,
-                                        DType::kI64, DType::kBool};
+const std::vector<DType> kSomeDTypes = {DType::kF32, DType::kF64, DType::kF16,
+                                        DType::kI8,  DType::kI64, DType::kBool};
 
 Tensor I32s(const std::vector<int32_t>& v) { return Tensor::FromVector(v); }
 Tensor I64s(const std::vector<int64_t>& v) { return Tensor::FromVector(v); }
@@ -99,7 +100,8 @@ int64_t Flatten(const Shape& shape, const std::vector<int64_t>& index) {
 }
 
 // A tensor of `shape` whose element i is element source(i) of `x`.
-Tensor Gathered(const Tensor& x, const Shape& shape, const std::function<int64_t(int64_t)>& source) {
+Tensor Gathered(const Tensor& x, const Shape& shape,
+                const std::function<int64_t(int64_t)>& source) {
   Tensor out(x.dtype(), shape);
   const int size = DTypeSize(x.dtype());
   for (int64_t i = 0; i < out.num_elements(); ++i) {
@@ -148,9 +150,10 @@ Tensor TransposeReference(const Tensor& x, const std::vector<int>& perm) {
 }
 
 TEST_CASE("Transpose matches a reference for every permutation") {
-  const std::vector<Shape> shapes = {Shape{1, 1},    Shape{7, 33},        Shape{130, 100},
-                                     Shape{2, 3, 4}, Shape{3, 1, 5, 7},   Shape{2, 0, 3},
-                                     Shape{5, 4, 3, 2, 3}, Shape{64, 3, 40}, Shape{1, 300, 1, 200}};
+  const std::vector<Shape> shapes = {
+      Shape{1, 1},          Shape{7, 33},      Shape{130, 100},
+      Shape{2, 3, 4},       Shape{3, 1, 5, 7}, Shape{2, 0, 3},
+      Shape{5, 4, 3, 2, 3}, Shape{64, 3, 40},  Shape{1, 300, 1, 200}};
   uint64_t seed = 1;
   for (const Shape& shape : shapes) {
     std::vector<int> perm(shape.rank());
@@ -159,8 +162,8 @@ TEST_CASE("Transpose matches a reference for every permutation") {
       for (DType dtype : kSomeDTypes) {
         INFO(DTypeName(dtype) << shape.ToString() << " perm [" << absl::StrJoin(perm, ",") << "]");
         const Tensor x = Values(dtype, shape, seed++);
-        auto out = RunCpuKernel("Transpose",
-                                {x, I32s(std::vector<int32_t>(perm.begin(), perm.end()))});
+        auto out =
+            RunCpuKernel("Transpose", {x, I32s(std::vector<int32_t>(perm.begin(), perm.end()))});
         CHECK(Check(out, TransposeReference(x, perm)) == "");
       }
     } while (std::next_permutation(perm.begin(), perm.end()));
@@ -253,12 +256,11 @@ TEST_CASE("Split matches slices of its input") {
     int axis;
     int num_split;
   };
-  for (const Case& c : {Case{Shape{6}, 0, 3}, Case{Shape{4, 6}, 1, 2}, Case{Shape{4, 6}, -2, 4},
-                        Case{Shape{2, 9, 5}, 1, 3}, Case{Shape{3, 0}, 0, 3},
-                        Case{Shape{5, 7}, 1, 1}}) {
+  for (const Case& c :
+       {Case{Shape{6}, 0, 3}, Case{Shape{4, 6}, 1, 2}, Case{Shape{4, 6}, -2, 4},
+        Case{Shape{2, 9, 5}, 1, 3}, Case{Shape{3, 0}, 0, 3}, Case{Shape{5, 7}, 1, 1}}) {
     for (DType dtype : kSomeDTypes) {
-      INFO(DTypeName(dtype) << c.shape.ToString() << " axis " << c.axis << " into "
-                            << c.num_split);
+      INFO(DTypeName(dtype) << c.shape.ToString() << " axis " << c.axis << " into " << c.num_split);
       const Tensor x = Values(dtype, c.shape, seed++);
       auto out = RunCpuKernel("Split", {Tensor::Scalar<int32_t>(c.axis), x},
                               {{"num_split", int64_t{c.num_split}}});
@@ -273,24 +275,24 @@ TEST_CASE("Split matches slices of its input") {
 TEST_CASE("Concat and Split read an axis known only at run time") {
   const Tensor a = Values(DType::kF32, Shape{2, 3}, 1);
   const Tensor b = Values(DType::kF32, Shape{2, 3}, 2);
-  auto out = RunWithFedInputs("Concat", {Tensor::Scalar<int32_t>(-1), a, b}, {0}, {},
-                              {Shape{2, 6}});
+  auto out =
+      RunWithFedInputs("Concat", {Tensor::Scalar<int32_t>(-1), a, b}, {0}, {}, {Shape{2, 6}});
   CHECK(Check(out, ConcatReference({a, b}, 1)) == "");
-  auto wrong = RunWithFedInputs("Concat", {Tensor::Scalar<int32_t>(0), a, b}, {0}, {},
-                                {Shape{2, 6}});
+  auto wrong =
+      RunWithFedInputs("Concat", {Tensor::Scalar<int32_t>(0), a, b}, {0}, {}, {Shape{2, 6}});
   REQUIRE_FALSE(wrong.ok());
   CHECK_THAT(std::string(wrong.status().message()),
              Contains("shape [2,3] does not match [2,6] outside dimension 0"));
-  auto short_sum = RunWithFedInputs("Concat", {Tensor::Scalar<int32_t>(1), a, b}, {0}, {},
-                                    {Shape{2, 7}});
+  auto short_sum =
+      RunWithFedInputs("Concat", {Tensor::Scalar<int32_t>(1), a, b}, {0}, {}, {Shape{2, 7}});
   REQUIRE_FALSE(short_sum.ok());
   CHECK_THAT(std::string(short_sum.status().message()),
              Contains("the inputs add up to 6 along dimension 1, but the output has shape [2,7]"));
 
   const Tensor x = Values(DType::kI64, Shape{4, 6}, 3);
-  auto pieces = RunWithFedInputs("Split", {Tensor::Scalar<int32_t>(1), x}, {0},
-                                 {{"num_split", int64_t{3}}},
-                                 {Shape{4, 2}, Shape{4, 2}, Shape{4, 2}});
+  auto pieces =
+      RunWithFedInputs("Split", {Tensor::Scalar<int32_t>(1), x}, {0}, {{"num_split", int64_t{3}}},
+                       {Shape{4, 2}, Shape{4, 2}, Shape{4, 2}});
   REQUIRE(pieces.ok());
   CHECK(CompareTensors(ConcatReference(*pieces, 1), x, 0, 0) == "");
 }
@@ -301,7 +303,8 @@ TEST_CASE("Concat and Split read an axis known only at run time") {
 TEST_CASE("Slice matches a reference") {
   std::mt19937 rng(7);
   uint64_t seed = 30;
-  for (const Shape& shape : {Shape{9}, Shape{5, 7}, Shape{4, 1, 6}, Shape{3, 4, 5, 6}, Shape{4, 0}}) {
+  for (const Shape& shape :
+       {Shape{9}, Shape{5, 7}, Shape{4, 1, 6}, Shape{3, 4, 5, 6}, Shape{4, 0}}) {
     for (int trial = 0; trial < 6; ++trial) {
       std::vector<int32_t> begin, size;
       Shape out_shape;
@@ -335,10 +338,10 @@ TEST_CASE("Slice of everything is a view; fed begin values are checked") {
   CHECK((*all)[0].SharesBufferWith(x));
 
   auto fed = RunWithFedInputs("Slice", {x, I32s({1, 2}), I32s({2, 2})}, {1}, {}, {Shape{2, 2}});
-  const Tensor expected = *Tensor::FromVector(
-      std::vector<float>{x.data<float>()[6], x.data<float>()[7], x.data<float>()[10],
-                         x.data<float>()[11]},
-      Shape{2, 2});
+  const Tensor expected =
+      *Tensor::FromVector(std::vector<float>{x.data<float>()[6], x.data<float>()[7],
+                                             x.data<float>()[10], x.data<float>()[11]},
+                          Shape{2, 2});
   CHECK(Check(fed, expected) == "");
 
   auto bad = RunWithFedInputs("Slice", {x, I32s({2, 3}), I32s({2, 2})}, {1}, {}, {Shape{2, 2}});
@@ -427,23 +430,35 @@ SliceSpec ToStridedSlice(const std::vector<IndexItem>& items) {
     switch (it.kind) {
       case IndexItem::kRange:
         s = static_cast<int32_t>(it.stride);
-        if (it.begin) b = static_cast<int32_t>(*it.begin); else begin_mask |= bit;
-        if (it.end) e = static_cast<int32_t>(*it.end); else end_mask |= bit;
+        if (it.begin)
+          b = static_cast<int32_t>(*it.begin);
+        else
+          begin_mask |= bit;
+        if (it.end)
+          e = static_cast<int32_t>(*it.end);
+        else
+          end_mask |= bit;
         break;
       case IndexItem::kIndex:
         b = static_cast<int32_t>(*it.begin);
         e = b + 1;
         shrink_mask |= bit;
         break;
-      case IndexItem::kNewAxis: new_axis_mask |= bit; break;
-      case IndexItem::kEllipsis: ellipsis_mask |= bit; break;
+      case IndexItem::kNewAxis:
+        new_axis_mask |= bit;
+        break;
+      case IndexItem::kEllipsis:
+        ellipsis_mask |= bit;
+        break;
     }
     spec.begin.push_back(b);
     spec.end.push_back(e);
     spec.strides.push_back(s);
   }
-  spec.masks = {{"begin_mask", begin_mask},       {"end_mask", end_mask},
-                {"ellipsis_mask", ellipsis_mask}, {"new_axis_mask", new_axis_mask},
+  spec.masks = {{"begin_mask", begin_mask},
+                {"end_mask", end_mask},
+                {"ellipsis_mask", ellipsis_mask},
+                {"new_axis_mask", new_axis_mask},
                 {"shrink_axis_mask", shrink_mask}};
   return spec;
 }
@@ -453,21 +468,21 @@ TEST_CASE("StridedSlice matches NumPy indexing for every mask") {
   const Shape shape{4, 5, 6};
   const std::vector<Items> cases = {
       {R(1, 3)},
-      {R(std::nullopt, 3), R(1, std::nullopt)},           // begin and end masks
-      {R(std::nullopt, std::nullopt, -1)},                // reversed
-      {R(3, 0, -1), R(std::nullopt, std::nullopt, -2)},   // negative strides
-      {R(-3, -1), R(-100, 100, 2)},                        // negative and clamped bounds
-      {I(1)},                                              // shrink
-      {I(-1), R(std::nullopt, std::nullopt), I(2)},        // shrink with negative index
-      {Ellipsis(), I(1)},                                  // ellipsis
+      {R(std::nullopt, 3), R(1, std::nullopt)},          // begin and end masks
+      {R(std::nullopt, std::nullopt, -1)},               // reversed
+      {R(3, 0, -1), R(std::nullopt, std::nullopt, -2)},  // negative strides
+      {R(-3, -1), R(-100, 100, 2)},                      // negative and clamped bounds
+      {I(1)},                                            // shrink
+      {I(-1), R(std::nullopt, std::nullopt), I(2)},      // shrink with negative index
+      {Ellipsis(), I(1)},                                // ellipsis
       {I(0), Ellipsis(), R(1, 5, 3)},
       {Ellipsis()},
-      {NewAxis(), R(1, 3)},                                // new axis
+      {NewAxis(), R(1, 3)},  // new axis
       {R(std::nullopt, std::nullopt), NewAxis(), I(0)},
       {Ellipsis(), NewAxis()},
       {I(2), NewAxis(), Ellipsis(), NewAxis(), R(5, 0, -2)},
-      {R(2, 2)},                                           // empty
-      {R(3, 1)},                                           // empty: wrong direction
+      {R(2, 2)},  // empty
+      {R(3, 1)},  // empty: wrong direction
       {R(0, 4, 3), R(4, 0, -3), R(0, 6, 4)},
   };
   uint64_t seed = 40;
@@ -483,9 +498,8 @@ TEST_CASE("StridedSlice matches NumPy indexing for every mask") {
                             << spec.masks.at("new_axis_mask").i() << ","
                             << spec.masks.at("shrink_axis_mask").i());
       const Tensor x = Values(dtype, shape, seed++);
-      auto out = RunCpuKernel("StridedSlice",
-                              {x, I32s(spec.begin), I32s(spec.end), I32s(spec.strides)},
-                              spec.masks);
+      auto out = RunCpuKernel(
+          "StridedSlice", {x, I32s(spec.begin), I32s(spec.end), I32s(spec.strides)}, spec.masks);
       CHECK(Check(out, NumpyIndex(x, items)) == "");
     }
   }
@@ -519,12 +533,12 @@ TEST_CASE("StridedSlice with random ranges matches NumPy indexing") {
 TEST_CASE("StridedSlice reads a fed index at run time and checks its bounds") {
   const Tensor x = Values(DType::kF32, Shape{4, 3}, 60);
   const SliceSpec spec = ToStridedSlice({I(2)});
-  auto out = RunWithFedInputs("StridedSlice",
-                              {x, I32s(spec.begin), I32s(spec.end), I32s(spec.strides)}, {1, 2},
-                              spec.masks, {Shape{3}});
+  auto out =
+      RunWithFedInputs("StridedSlice", {x, I32s(spec.begin), I32s(spec.end), I32s(spec.strides)},
+                       {1, 2}, spec.masks, {Shape{3}});
   CHECK(Check(out, NumpyIndex(x, {I(2)})) == "");
-  auto negative = RunWithFedInputs("StridedSlice", {x, I32s({-4}), I32s({-3}), I32s({1})},
-                                   {1, 2}, spec.masks, {Shape{3}});
+  auto negative = RunWithFedInputs("StridedSlice", {x, I32s({-4}), I32s({-3}), I32s({1})}, {1, 2},
+                                   spec.masks, {Shape{3}});
   CHECK(Check(negative, NumpyIndex(x, {I(0)})) == "");
 
   auto bad = RunWithFedInputs("StridedSlice", {x, I32s({4}), I32s({5}), I32s({1})}, {1, 2},
@@ -547,8 +561,8 @@ TEST_CASE("Pad matches a reference") {
                         Case{Shape{2, 3, 4}, {1, 1, 0, 2, 3, 0}}, Case{Shape{0, 2}, {1, 1, 1, 0}},
                         Case{Shape{1, 5, 5, 2}, {0, 0, 2, 2, 2, 2, 0, 0}}}) {
     for (DType dtype : kSomeDTypes) {
-      INFO(DTypeName(dtype) << c.shape.ToString() << " paddings ["
-                            << absl::StrJoin(c.paddings, ",") << "]");
+      INFO(DTypeName(dtype) << c.shape.ToString() << " paddings [" << absl::StrJoin(c.paddings, ",")
+                            << "]");
       const Tensor x = Values(dtype, c.shape, seed++);
       const int rank = c.shape.rank();
       Shape out_shape;
@@ -589,10 +603,10 @@ TEST_CASE("Tile and BroadcastTo match references") {
     Shape shape;
     std::vector<int32_t> multiples;
   };
-  for (const TileCase& c : {TileCase{Shape{3}, {4}}, TileCase{Shape{2, 3}, {1, 1}},
-                            TileCase{Shape{2, 3}, {3, 2}}, TileCase{Shape{2, 1, 3}, {1, 5, 1}},
-                            TileCase{Shape{2, 3}, {0, 2}}, TileCase{Shape{0, 3}, {2, 2}},
-                            TileCase{Shape{1, 7}, {33, 1}}}) {
+  for (const TileCase& c :
+       {TileCase{Shape{3}, {4}}, TileCase{Shape{2, 3}, {1, 1}}, TileCase{Shape{2, 3}, {3, 2}},
+        TileCase{Shape{2, 1, 3}, {1, 5, 1}}, TileCase{Shape{2, 3}, {0, 2}},
+        TileCase{Shape{0, 3}, {2, 2}}, TileCase{Shape{1, 7}, {33, 1}}}) {
     for (DType dtype : kSomeDTypes) {
       INFO("Tile " << DTypeName(dtype) << c.shape.ToString() << " multiples ["
                    << absl::StrJoin(c.multiples, ",") << "]");
@@ -656,7 +670,8 @@ Tensor GatherReference(const Tensor& params, const Tensor& indices, int axis, in
     std::vector<int64_t> pi;
     for (int d = 0; d < axis; ++d) pi.push_back(o[d]);
     pi.push_back(picked);
-    for (int d = axis + 1; d < p.rank(); ++d) pi.push_back(o[axis + q.rank() - batch_dims + d - axis - 1]);
+    for (int d = axis + 1; d < p.rank(); ++d)
+      pi.push_back(o[axis + q.rank() - batch_dims + d - axis - 1]);
     return Flatten(p, pi);
   });
 }
@@ -667,11 +682,12 @@ TEST_CASE("Gather matches a reference") {
     int axis, batch_dims;
   };
   uint64_t seed = 100;
-  for (const Case& c : {Case{Shape{10}, Shape{4}, 0, 0}, Case{Shape{10, 3}, Shape{}, 0, 0},
-                        Case{Shape{10, 3}, Shape{2, 5}, 0, 0}, Case{Shape{4, 6}, Shape{7}, 1, 0},
-                        Case{Shape{2, 5, 3}, Shape{4}, -2, 0}, Case{Shape{3, 4, 5}, Shape{3, 2}, 1, 1},
-                        Case{Shape{3, 4, 5}, Shape{3, 6}, 2, 1}, Case{Shape{5, 3}, Shape{0}, 0, 0},
-                        Case{Shape{1000, 17}, Shape{300}, 0, 0}}) {
+  for (const Case& c :
+       {Case{Shape{10}, Shape{4}, 0, 0}, Case{Shape{10, 3}, Shape{}, 0, 0},
+        Case{Shape{10, 3}, Shape{2, 5}, 0, 0}, Case{Shape{4, 6}, Shape{7}, 1, 0},
+        Case{Shape{2, 5, 3}, Shape{4}, -2, 0}, Case{Shape{3, 4, 5}, Shape{3, 2}, 1, 1},
+        Case{Shape{3, 4, 5}, Shape{3, 6}, 2, 1}, Case{Shape{5, 3}, Shape{0}, 0, 0},
+        Case{Shape{1000, 17}, Shape{300}, 0, 0}}) {
     for (DType index_type : {DType::kI32, DType::kI64}) {
       for (DType dtype : kSomeDTypes) {
         INFO(DTypeName(dtype) << c.params.ToString() << " indices " << DTypeName(index_type)
@@ -693,8 +709,7 @@ TEST_CASE("Gather rejects indices out of range like TensorFlow") {
   const Tensor params = Values(DType::kF32, Shape{10, 2}, 1);
   auto out = RunCpuKernel("Gather", {params, I32s({0, 9, 3, 12}), Tensor::Scalar<int32_t>(0)});
   REQUIRE_FALSE(out.ok());
-  CHECK_THAT(std::string(out.status().message()),
-             Contains("indices[3] = 12 is not in [0, 10)"));
+  CHECK_THAT(std::string(out.status().message()), Contains("indices[3] = 12 is not in [0, 10)"));
 
   auto indices = *Tensor::FromVector(std::vector<int64_t>{0, 1, -1, 0}, Shape{2, 2});
   auto negative = RunCpuKernel("Gather", {params, indices, Tensor::Scalar<int32_t>(1)});
@@ -744,9 +759,9 @@ TEST_CASE("OneHot matches a reference; out-of-range indices give off rows") {
                                        Tensor::Scalar<bool>(true), Tensor::Scalar<bool>(false)});
   REQUIRE(bools.ok());
   CHECK((*bools)[0].ToVector<bool>() == std::vector<bool>{false, true, true, false, false, false});
-  auto u8 = RunCpuKernel("OneHot", {Tensor::FromVector(std::vector<uint8_t>{2, 0}),
-                                    Tensor::Scalar<int32_t>(3), Tensor::Scalar<int64_t>(9),
-                                    Tensor::Scalar<int64_t>(0)});
+  auto u8 = RunCpuKernel(
+      "OneHot", {Tensor::FromVector(std::vector<uint8_t>{2, 0}), Tensor::Scalar<int32_t>(3),
+                 Tensor::Scalar<int64_t>(9), Tensor::Scalar<int64_t>(0)});
   REQUIRE(u8.ok());
   CHECK((*u8)[0].ToVector<int64_t>() == std::vector<int64_t>{0, 0, 9, 9, 0, 0});
 }

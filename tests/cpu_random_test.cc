@@ -1,8 +1,7 @@
 // Philox and the random CPU kernels: known answers, reproducibility, fresh
 // numbers per step, seeding, and the statistics of each distribution.
-#include <catch2/catch.hpp>
-
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <set>
 #include <string>
@@ -53,8 +52,9 @@ struct RandomGraph {
   Node* node = nullptr;
 };
 
-std::unique_ptr<RandomGraph> MakeRandomGraph(const std::string& op, const std::vector<int32_t>& shape,
-                                             DType dtype, int64_t seed = 0, int64_t seed2 = 0,
+std::unique_ptr<RandomGraph> MakeRandomGraph(const std::string& op,
+                                             const std::vector<int32_t>& shape, DType dtype,
+                                             int64_t seed = 0, int64_t seed2 = 0,
                                              const std::string& name = "random") {
   auto g = std::make_unique<RandomGraph>();
   Tensor shape_value = Tensor::FromVector(shape);

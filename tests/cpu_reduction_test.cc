@@ -1,7 +1,7 @@
 // Reduction CPU kernels (Sum, Mean, Max, Min, Prod, ArgMax) against plain
 // references.
+#include <algorithm>
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <limits>
 #include <string>
@@ -130,8 +130,7 @@ Tensor ReduceReference(const std::string& op, const Tensor& x, const std::vector
                                            : std::numeric_limits<T>::max())
                             : static_cast<T>(v);
         } else if (op == "Mean") {
-          p[o] = count == 0 ? T(0)
-                            : static_cast<T>(static_cast<int64_t>(iacc[o]) / count);
+          p[o] = count == 0 ? T(0) : static_cast<T>(static_cast<int64_t>(iacc[o]) / count);
         } else {
           p[o] = static_cast<T>(iacc[o]);
         }
@@ -172,7 +171,10 @@ const std::vector<ReduceCase>& ReduceCases() {
       {Shape{3, 1000}, {1}},
       {Shape{5, 300, 7}, {1}},
       {Shape{600, 5}, {1}},
-      {Shape{40001}, {0}},  // long enough to be summed in parallel partials
+      {Shape{40001}, {0}},    // long enough to be summed in parallel partials
+      {Shape{5000, 3}, {0}},  // long columns, split into parts
+      {Shape{40, 70, 5}, {0, 1}},
+      {Shape{9, 4100}, {0}},  // a column run longer than one chunk
       {Shape{4, 0, 3}, {1}},
       {Shape{4, 0, 3}, {0}},
       {Shape{0}, {0}},
@@ -287,8 +289,8 @@ TEST_CASE("Max and Min propagate NaN") {
 
 TEST_CASE("Reductions read axes that are only known at run time") {
   const Tensor x = RandomTensor(DType::kF32, Shape{4, 5, 6}, 7);
-  auto out = RunWithFedInputs("Sum", {x, Axes({0, -1})}, {1}, {{"keep_dims", true}},
-                              {Shape{1, 5, 1}});
+  auto out =
+      RunWithFedInputs("Sum", {x, Axes({0, -1})}, {1}, {{"keep_dims", true}}, {Shape{1, 5, 1}});
   REQUIRE(out.ok());
   CHECK(CompareTensors((*out)[0], ReduceReference("Sum", x, {0, 2}, true), 1e-5, 1e-5) == "");
 
@@ -345,11 +347,12 @@ TEST_CASE("ArgMax matches a reference") {
     Shape shape;
     int axis;
   };
-  const std::vector<Case> cases = {{Shape{7}, 0},        {Shape{3, 5}, 1},   {Shape{3, 5}, 0},
-                                   {Shape{2, 3, 4}, 1},  {Shape{2, 3, 4}, -1}, {Shape{1000, 3}, 0},
+  const std::vector<Case> cases = {{Shape{7}, 0},        {Shape{3, 5}, 1},      {Shape{3, 5}, 0},
+                                   {Shape{2, 3, 4}, 1},  {Shape{2, 3, 4}, -1},  {Shape{1000, 3}, 0},
                                    {Shape{3, 1000}, -1}, {Shape{4, 300, 5}, 1}, {Shape{0, 3}, 1}};
   uint64_t seed = 100;
-  for (DType dtype : {DType::kF32, DType::kF64, DType::kI32, DType::kI64, DType::kU8, DType::kF16}) {
+  for (DType dtype :
+       {DType::kF32, DType::kF64, DType::kI32, DType::kI64, DType::kU8, DType::kF16}) {
     for (DType index_type : {DType::kI32, DType::kI64}) {
       for (const Case& c : cases) {
         INFO(DTypeName(dtype) << c.shape.ToString() << " axis " << c.axis << " -> "
