@@ -348,6 +348,8 @@ absl::Status Plan::RunSequential(Frame& frame, RunMetadata* trace) const {
 }
 
 struct Plan::ParallelRun {
+  ParallelRun(const Plan* p, Frame* f, ThreadPool* t, int steps)
+      : plan(p), frame(f), pool(t), remaining(steps) {}
   const Plan* plan;
   Frame* frame;
   ThreadPool* pool;
@@ -393,7 +395,7 @@ void Plan::RunFrom(ParallelRun* run, int step) {
 
 absl::Status Plan::RunParallel(Frame& frame, ThreadPool& pool) const {
   if (steps_.empty()) return absl::OkStatus();
-  ParallelRun run{this, &frame, &pool, {static_cast<int>(steps_.size())}};
+  ParallelRun run(this, &frame, &pool, static_cast<int>(steps_.size()));
   std::vector<int> roots;
   for (size_t s = 0; s < steps_.size(); ++s) {
     frame.pending[s].store(steps_[s].num_predecessors, std::memory_order_relaxed);
