@@ -275,7 +275,7 @@ absl::StatusOr<std::unique_ptr<Plan>> Plan::Compile(const Graph& graph, const Pl
     plan->fetch_slots_.push_back(slot_of[out.node->id()][out.index]);
   }
   // One frame up front, so the first execution allocates nothing more.
-  absl::MutexLock lock(&plan->frames_mu_);
+  std::lock_guard<std::mutex> lock(plan->frames_mu_);
   plan->free_frames_.push_back(plan->NewFrame());
   return plan;
 }
@@ -317,7 +317,7 @@ std::unique_ptr<Plan::Frame> Plan::NewFrame() const {
 
 std::unique_ptr<Plan::Frame> Plan::AcquireFrame() const {
   {
-    absl::MutexLock lock(&frames_mu_);
+    std::lock_guard<std::mutex> lock(frames_mu_);
     if (!free_frames_.empty()) {
       std::unique_ptr<Frame> frame = std::move(free_frames_.back());
       free_frames_.pop_back();
@@ -328,7 +328,7 @@ std::unique_ptr<Plan::Frame> Plan::AcquireFrame() const {
 }
 
 void Plan::ReleaseFrame(std::unique_ptr<Frame> frame) const {
-  absl::MutexLock lock(&frames_mu_);
+  std::lock_guard<std::mutex> lock(frames_mu_);
   free_frames_.push_back(std::move(frame));
 }
 

@@ -40,7 +40,7 @@ bool PlanCache::Matches(const Entry& entry, const SignatureView& sig) {
 
 std::shared_ptr<const Plan> PlanCache::Find(const SignatureView& signature) const {
   const uint64_t h = signature.Hash();
-  absl::ReaderMutexLock lock(&mu_);
+  std::shared_lock lock(mu_);
   auto it = entries_.find(h);
   if (it == entries_.end()) return nullptr;
   for (const auto& e : it->second) {
@@ -69,7 +69,7 @@ std::shared_ptr<const Plan> PlanCache::Insert(const PlanRequest& request,
   const SignatureView view{names, shapes_only, request.fetch_names,
                            request.target_names};
   const uint64_t h = view.Hash();
-  absl::MutexLock lock(&mu_);
+  std::unique_lock lock(mu_);
   auto& bucket = entries_[h];
   for (const auto& e : bucket) {
     if (Matches(*e, view)) return e->plan;
@@ -105,7 +105,7 @@ std::shared_ptr<const Plan> PlanCache::Insert(const PlanRequest& request,
 }
 
 int PlanCache::size() const {
-  absl::ReaderMutexLock lock(&mu_);
+  std::shared_lock lock(mu_);
   return count_;
 }
 

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -47,9 +48,11 @@ class PlanCache {
 
   const int capacity_;
   mutable std::atomic<int64_t> clock_{0};
-  mutable absl::Mutex mu_;
-  absl::flat_hash_map<uint64_t, std::vector<std::unique_ptr<Entry>>> entries_ ABSL_GUARDED_BY(mu_);
-  int count_ ABSL_GUARDED_BY(mu_) = 0;
+  // Looked up on every run: a standard reader-writer lock, without the
+  // deadlock bookkeeping of Debian's debug-mode Abseil.
+  mutable std::shared_mutex mu_;  // guards the two below
+  absl::flat_hash_map<uint64_t, std::vector<std::unique_ptr<Entry>>> entries_;
+  int count_ = 0;
 };
 
 }  // namespace sluice

@@ -1,6 +1,8 @@
 #include "runtime/session.h"
 
 #include <chrono>
+#include <mutex>
+#include <shared_mutex>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/inlined_vector.h"
@@ -28,10 +30,10 @@ int64_t NowNanos() {
 struct Session::Impl {
   struct Callable {
     PlanRequest request;  // names only; dtypes and shapes come with each run
-    absl::Mutex mu;
-    std::shared_ptr<const Plan> last_plan ABSL_GUARDED_BY(mu);
-    std::vector<DType> last_dtypes ABSL_GUARDED_BY(mu);
-    std::vector<Shape> last_shapes ABSL_GUARDED_BY(mu);
+    std::mutex mu;  // guards the three below
+    std::shared_ptr<const Plan> last_plan;
+    std::vector<DType> last_dtypes;
+    std::vector<Shape> last_shapes;
   };
 
   Impl(std::unique_ptr<Graph> g, const SessionOptions& o)
@@ -86,10 +88,11 @@ struct Session::Impl {
   // Set when independent branches may run at the same time.
   std::unique_ptr<ThreadPool> inter_op_pool;
 
-  absl::Mutex callables_mu;
-  absl::flat_hash_map<CallableHandle, std::shared_ptr<Callable>> callables
-      ABSL_GUARDED_BY(callables_mu);
-  CallableHandle next_handle ABSL_GUARDED_BY(callables_mu) = 1;
+  // Standard mutexes on the run path: Debian's Abseil is built with deadlock
+  // detection, whose bookkeeping costs more than a whole tiny run.
+  std::shared_mutex callables_mu;  // guards the two below
+  absl::flat_hash_map<CallableHandle, std::shared_ptr<Callable>> callables;
+  CallableHandle next_handle = 1;
 };
 
 Session::Session(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -171,7 +174,7 @@ absl::StatusOr<Session::CallableHandle> Session::MakeCallable(
   callable->request.feed_names = feeds;
   callable->request.fetch_names = fetches;
   callable->request.target_names = targets;
-  absl::MutexLock lock(&impl_->callables_mu);
+  std::unique_lock lock(impl_->callables_mu);
   const CallableHandle handle = impl_->next_handle++;
   impl_->callables.emplace(handle, std::move(callable));
   return handle;
@@ -182,7 +185,7 @@ absl::StatusOr<std::vector<Tensor>> Session::RunCallable(CallableHandle handle,
                                                          RunMetadata* metadata) {
   std::shared_ptr<Impl::Callable> callable;  // kept alive if released meanwhile
   {
-    absl::MutexLock lock(&impl_->callables_mu);
+    std::shared_lock lock(impl_->callables_mu);
     auto it = impl_->callables.find(handle);
     if (it == impl_->callables.end()) {
       return absl::InvalidArgumentError(absl::StrCat("no callable with handle ", handle));
@@ -197,7 +200,7 @@ absl::StatusOr<std::vector<Tensor>> Session::RunCallable(CallableHandle handle,
   }
   std::shared_ptr<const Plan> plan;
   {
-    absl::MutexLock lock(&callable->mu);
+    std::lock_guard<std::mutex> lock(callable->mu);
     if (callable->last_plan != nullptr) {
       bool same = true;
       for (size_t i = 0; i < feeds.size() && same; ++i) {
@@ -220,7 +223,7 @@ absl::StatusOr<std::vector<Tensor>> Session::RunCallable(CallableHandle handle,
     }
     const SignatureView sig{names, values, request.fetch_names, request.target_names};
     ASSIGN_OR_RETURN(plan, impl_->GetPlan(sig, metadata));
-    absl::MutexLock lock(&callable->mu);
+    std::lock_guard<std::mutex> lock(callable->mu);
     callable->last_plan = plan;
     callable->last_dtypes.clear();
     callable->last_shapes.clear();
@@ -235,7 +238,7 @@ absl::StatusOr<std::vector<Tensor>> Session::RunCallable(CallableHandle handle,
 }
 
 absl::Status Session::ReleaseCallable(CallableHandle handle) {
-  absl::MutexLock lock(&impl_->callables_mu);
+  std::unique_lock lock(impl_->callables_mu);
   if (impl_->callables.erase(handle) == 0) {
     return absl::InvalidArgumentError(absl::StrCat("no callable with handle ", handle));
   }
