@@ -14,7 +14,7 @@ absl::Status VariableSlot::CheckInitialized() const {
 }
 
 void VariableSlot::Set(Tensor value) {
-  absl::WriterMutexLock lock(&mu_);
+  std::unique_lock lock(mu_);
   value_ = std::move(value);
   initialized_.store(true, std::memory_order_release);
 }

@@ -4,6 +4,8 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -30,7 +32,7 @@ class VariableSlot {
   // in-place updates by later steps are visible through it, as with TF1's
   // ref variables.
   Tensor value() const {
-    absl::ReaderMutexLock lock(&mu_);
+    std::shared_lock lock(mu_);
     return value_;
   }
   // A FailedPrecondition naming the variable when it was never assigned.
@@ -48,7 +50,9 @@ class VariableSlot {
   const std::string name_;
   const DType dtype_;
   const Shape shape_;
-  mutable absl::Mutex mu_;
+  // Read on every run: a standard lock, without the deadlock bookkeeping of
+  // Debian's debug-mode Abseil.
+  mutable std::shared_mutex mu_;
   absl::Mutex update_mu_;
   Tensor value_;
   std::atomic<bool> initialized_{false};
