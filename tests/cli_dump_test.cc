@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/strings/str_split.h"
+#include "tests/cli_test_util.h"
 #include "graph/graph_io.h"
 #include "graph/ops/state.h"
 #include "graph/scope.h"
@@ -26,113 +27,13 @@ extern char** environ;
 namespace sluice {
 namespace {
 
-struct RunResult {
-  std::string out;
-  std::string err;
-  int exit_code = -1;  // -1 when the process died from a signal
-  int signal = 0;
-};
-
-// Runs the sluice binary with `args`, stdin from /dev/null, and captures
-// stdout, stderr and the exit status separately.
-RunResult RunSluice(const std::vector<std::string>& args) {
-  RunResult result;
-  int out_pipe[2];
-  int err_pipe[2];
-  REQUIRE(pipe2(out_pipe, O_CLOEXEC) == 0);
-  REQUIRE(pipe2(err_pipe, O_CLOEXEC) == 0);
-
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
-  posix_spawn_file_actions_adddup2(&actions, err_pipe[1], 2);
-
-  std::string binary = SLUICE_BIN;
-  std::vector<char*> argv = {binary.data()};
-  std::vector<std::string> owned_args = args;
-  for (std::string& arg : owned_args) argv.push_back(arg.data());
-  argv.push_back(nullptr);
-
-  pid_t pid = 0;
-  const int spawn_error =
-      posix_spawn(&pid, binary.c_str(), &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  close(out_pipe[1]);
-  close(err_pipe[1]);
-  REQUIRE(spawn_error == 0);
-
-  // Read both pipes together so a child filling one cannot block on it.
-  pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
-  std::string* sinks[2] = {&result.out, &result.err};
-  int open_pipes = 2;
-  while (open_pipes > 0) {
-    if (poll(fds, 2, -1) < 0) {
-      if (errno == EINTR) continue;
-      FAIL("poll failed");
-    }
-    for (int i = 0; i < 2; ++i) {
-      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
-      char buffer[4096];
-      const ssize_t n = read(fds[i].fd, buffer, sizeof buffer);
-      if (n > 0) {
-        sinks[i]->append(buffer, static_cast<size_t>(n));
-      } else if (n == 0 || errno != EINTR) {
-        close(fds[i].fd);
-        fds[i].fd = -1;
-        --open_pipes;
-      }
-    }
-  }
-
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0) REQUIRE(errno == EINTR);
-  if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) result.signal = WTERMSIG(status);
-  return result;
-}
-
-std::vector<std::string> Lines(const std::string& text) {
-  std::vector<std::string> lines = absl::StrSplit(text, '\n');
-  if (!lines.empty() && lines.back().empty()) lines.pop_back();
-  return lines;
-}
-
-bool HasLine(const std::string& text, const std::string& line) {
-  const std::vector<std::string> lines = Lines(text);
-  return std::find(lines.begin(), lines.end(), line) != lines.end();
-}
-
-// A fresh directory under the system temp dir, removed with its contents.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "cli_dump_test.XXXXXX");
-    REQUIRE(mkdtemp(pattern.data()) != nullptr);
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  std::string Path(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
-
-void WriteFile(const std::string& path, const std::string& bytes) {
-  std::ofstream file(path, std::ios::binary);
-  file << bytes;
-  REQUIRE(file.good());
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  std::stringstream bytes;
-  bytes << file.rdbuf();
-  return bytes.str();
-}
+using testing::HasLine;
+using testing::Lines;
+using testing::ReadFile;
+using testing::RunResult;
+using testing::RunSluice;
+using testing::TempDir;
+using testing::WriteFile;
 
 // A small dense layer plus a large, separately initialised variable:
 //   x [?,4] -> MatMul(x, dense/w [4,3]) + dense/b [3]
@@ -414,7 +315,7 @@ TEST_CASE("sluice without a known command prints usage or one error line") {
     const RunResult result = RunSluice({"frobnicate", "model.pb"});
     CHECK(result.exit_code == 2);
     CHECK(result.out.empty());
-    CHECK(result.err == "sluice: unknown command 'frobnicate' (expected dump)\n");
+    CHECK(result.err == "sluice: unknown command 'frobnicate' (expected dump or run)\n");
   }
   SECTION("no command: usage on stderr") {
     const RunResult result = RunSluice({});
@@ -448,7 +349,7 @@ TEST_CASE("sluice without a known command prints usage or one error line") {
     const RunResult result = RunSluice({"help", "frobnicate"});
     CHECK(result.exit_code == 2);
     CHECK(result.out.empty());
-    CHECK(result.err == "sluice help: unknown command 'frobnicate' (expected dump)\n");
+    CHECK(result.err == "sluice help: unknown command 'frobnicate' (expected dump or run)\n");
   }
 }
 

@@ -7,6 +7,7 @@
 // Flags are Abseil flags, but each command accepts only its own, and this file
 // parses them itself: absl::ParseCommandLine prints several lines and exits on
 // a bad flag, where we want one line that names the flag and the command.
+#include <algorithm>
 #include <cstdio>
 #include <exception>
 #include <iostream>
@@ -25,6 +26,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
 #include "tools/dump_command.h"
+#include "tools/run_command.h"
 
 namespace sluice {
 namespace {
@@ -78,8 +80,23 @@ int RunDumpCommand(const std::vector<std::string>& args) {
   return PrintResult("dump", *text);
 }
 
+int RunRunCommand(const std::vector<std::string>& args) {
+  absl::StatusOr<RunCommandOptions> options = RunOptionsFromCommandLine(args);
+  if (!options.ok()) {
+    PrintError("run", options.status().message());
+    return kExitUsage;
+  }
+  absl::StatusOr<std::string> text = RunGraphFile(*options);
+  if (!text.ok()) {
+    PrintError("run", text.status().message());
+    return kExitFailure;
+  }
+  return PrintResult("run", *text);
+}
+
 const Command kCommands[] = {
     {"dump", kDumpUsage, kDumpSummary, &DumpFlagNames, &RunDumpCommand},
+    {"run", kRunUsage, kRunSummary, &RunFlagNames, &RunRunCommand},
 };
 
 const Command* FindCommand(absl::string_view name) {
@@ -146,6 +163,9 @@ std::string ExpectedFlags(const Command& command) {
 absl::StatusOr<std::vector<std::string>> ParseCommandFlags(const Command& command,
                                                            const std::vector<std::string>& args) {
   std::vector<std::string> positionals;
+  // List flags (--feed, --fetch, ...) may repeat; their values accumulate and
+  // are set once at the end.
+  std::vector<std::pair<absl::CommandLineFlag*, std::vector<std::string>>> lists;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
     if (arg == "--") {
@@ -191,10 +211,25 @@ absl::StatusOr<std::vector<std::string>> ParseCommandFlags(const Command& comman
         return absl::InvalidArgumentError(absl::StrCat("flag '", spelled, "' needs a value"));
       }
     }
+    if (flag->IsOfType<std::vector<std::string>>()) {
+      auto it = std::find_if(lists.begin(), lists.end(),
+                             [&](const auto& entry) { return entry.first == flag; });
+      if (it == lists.end()) it = lists.insert(lists.end(), {flag, {}});
+      it->second.push_back(*value);
+      continue;
+    }
     std::string error;
     if (!flag->ParseFrom(*value, &error)) {
       return absl::InvalidArgumentError(
           absl::StrCat("bad value '", *value, "' for flag '", spelled, "': ", error));
+    }
+  }
+  for (const auto& [flag, values] : lists) {
+    std::string error;
+    const std::string joined = absl::StrJoin(values, ",");
+    if (!flag->ParseFrom(joined, &error)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("bad value '", joined, "' for flag '--", flag->Name(), "': ", error));
     }
   }
   return positionals;
