@@ -1,20 +1,26 @@
 #include "graph/graph_io.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
+#include <functional>
+#include <limits>
 #include <queue>
-#include <sstream>
+#include <type_traits>
+#include <utility>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
-#include "absl/strings/strip.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
@@ -25,16 +31,109 @@
 namespace sluice {
 namespace {
 
-// Binary files larger than this are refused before parsing.
-constexpr int kMaxGraphBytes = 1 << 30;
-// Protobuf nesting allowed in files (AttrValue lists of shapes nest ~4 deep).
-constexpr int kMaxRecursion = 64;
+// Files larger than this are refused before parsing.
+constexpr int64_t kMaxGraphBytes = int64_t{1} << 30;
+// Protobuf nesting allowed while parsing. A valid GraphDef nests at most 7
+// deep (GraphDef > NodeDef > attr entry > AttrValue > ListValue > shape >
+// dim); the limit only stops crafted input (deeply nested unknown groups).
+constexpr int kMaxRecursion = 100;
+// Tensors with at most this many elements are written as typed value lists,
+// which read well in .pbtxt files; larger ones as raw bytes.
+constexpr int64_t kMaxTypedValues = 16;
 
 // ---------------------------------------------------------------------------
-// Tensors.
+// Shapes and tensors.
+
+void ShapeToProto(const Shape& shape, proto::TensorShapeProto* p) {
+  if (shape.unknown_rank()) {
+    p->set_unknown_rank(true);
+    return;
+  }
+  for (int64_t d : shape.dims()) p->add_dim()->set_size(d);
+}
+
+absl::StatusOr<Shape> ShapeFromProto(const proto::TensorShapeProto& p) {
+  if (p.unknown_rank()) {
+    if (p.dim_size() > 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("a shape of unknown rank lists ", p.dim_size(), " dims"));
+    }
+    return Shape::UnknownRank();
+  }
+  Shape s;
+  for (const auto& d : p.dim()) {
+    if (d.size() < kUnknownDim) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("shape has dim ", d.size(), " (dims are >= 0, or -1 for unknown)"));
+    }
+    s.AddDim(d.size());
+  }
+  return s;
+}
+
+// The typed value lists of a TensorProto.
+enum class ValueField { kFloat, kDouble, kInt, kInt64, kBool, kHalf };
+constexpr ValueField kAllValueFields[] = {ValueField::kFloat, ValueField::kDouble,
+                                          ValueField::kInt,   ValueField::kInt64,
+                                          ValueField::kBool,  ValueField::kHalf};
+
+// The list that holds elements of `dtype`.
+ValueField FieldFor(DType dtype) {
+  switch (dtype) {
+    case DType::kF32:
+      return ValueField::kFloat;
+    case DType::kF64:
+      return ValueField::kDouble;
+    case DType::kI64:
+      return ValueField::kInt64;
+    case DType::kBool:
+      return ValueField::kBool;
+    case DType::kF16:
+    case DType::kBF16:
+      return ValueField::kHalf;
+    default:
+      return ValueField::kInt;  // i8, u8, i32
+  }
+}
+
+absl::string_view FieldName(ValueField field) {
+  switch (field) {
+    case ValueField::kFloat:
+      return "float_val";
+    case ValueField::kDouble:
+      return "double_val";
+    case ValueField::kInt:
+      return "int_val";
+    case ValueField::kInt64:
+      return "int64_val";
+    case ValueField::kBool:
+      return "bool_val";
+    case ValueField::kHalf:
+      return "half_val";
+  }
+  return "?";
+}
+
+int64_t FieldSize(const proto::TensorProto& p, ValueField field) {
+  switch (field) {
+    case ValueField::kFloat:
+      return p.float_val_size();
+    case ValueField::kDouble:
+      return p.double_val_size();
+    case ValueField::kInt:
+      return p.int_val_size();
+    case ValueField::kInt64:
+      return p.int64_val_size();
+    case ValueField::kBool:
+      return p.bool_val_size();
+    case ValueField::kHalf:
+      return p.half_val_size();
+  }
+  return 0;
+}
 
 template <typename T>
-void AppendTyped(const Tensor& t, proto::TensorProto* p) {
+void AppendTypedValues(const Tensor& t, proto::TensorProto* p) {
   const T* data = t.data<T>();
   for (int64_t i = 0; i < t.num_elements(); ++i) {
     if constexpr (std::is_same_v<T, float>) {
@@ -53,41 +152,7 @@ void AppendTyped(const Tensor& t, proto::TensorProto* p) {
   }
 }
 
-void ShapeToProto(const Shape& shape, proto::TensorShapeProto* p) {
-  if (shape.unknown_rank()) {
-    p->set_unknown_rank(true);
-    return;
-  }
-  for (int64_t d : shape.dims()) p->add_dim()->set_size(d);
-}
-
-absl::StatusOr<Shape> ShapeFromProto(const proto::TensorShapeProto& p) {
-  if (p.unknown_rank()) {
-    if (p.dim_size() > 0) return absl::InvalidArgumentError("a shape of unknown rank lists dims");
-    return Shape::UnknownRank();
-  }
-  Shape s;
-  for (const auto& d : p.dim()) {
-    if (d.size() < -1) {
-      return absl::InvalidArgumentError(absl::StrCat("shape has a negative dim ", d.size()));
-    }
-    s.AddDim(d.size());
-  }
-  return s;
-}
-
-// How many values a typed field holds for `dtype`, and which field that is.
-int TypedCount(const proto::TensorProto& p, DType dtype, std::string* field) {
-  switch (dtype) {
-    case DType::kF32: *field = "float_val"; return p.float_val_size();
-    case DType::kF64: *field = "double_val"; return p.double_val_size();
-    case DType::kI64: *field = "int64_val"; return p.int64_val_size();
-    case DType::kBool: *field = "bool_val"; return p.bool_val_size();
-    case DType::kF16: case DType::kBF16: *field = "half_val"; return p.half_val_size();
-    default: *field = "int_val"; return p.int_val_size();
-  }
-}
-
+// Value `i` of the typed list for T; the caller checked the range.
 template <typename T>
 T TypedValue(const proto::TensorProto& p, int i) {
   if constexpr (std::is_same_v<T, float>) {
@@ -105,18 +170,45 @@ T TypedValue(const proto::TensorProto& p, int i) {
   }
 }
 
+// i8 and u8 share int_val with i32, and the 16-bit floats keep their bit
+// patterns in an int32 list: values outside the element type are errors
+// rather than silently truncated.
+absl::Status CheckTypedRange(const proto::TensorProto& p, DType dtype) {
+  auto check = [&](const auto& values, absl::string_view field, int64_t lo, int64_t hi,
+                   absl::string_view what) -> absl::Status {
+    for (int i = 0; i < values.size(); ++i) {
+      if (values[i] < lo || values[i] > hi) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(field, "[", i, "] = ", values[i], " is out of range for ", what));
+      }
+    }
+    return absl::OkStatus();
+  };
+  switch (dtype) {
+    case DType::kI8:
+      return check(p.int_val(), "int_val", -128, 127, "i8");
+    case DType::kU8:
+      return check(p.int_val(), "int_val", 0, 255, "u8");
+    case DType::kF16:
+    case DType::kBF16:
+      return check(p.half_val(), "half_val", 0, 0xffff,
+                   absl::StrCat(DTypeName(dtype), " (a 16-bit pattern)"));
+    default:
+      return absl::OkStatus();
+  }
+}
+
 }  // namespace
 
 void TensorToProto(const Tensor& tensor, proto::TensorProto* p) {
   p->Clear();
   p->set_dtype(static_cast<proto::DataType>(tensor.dtype()));
   ShapeToProto(tensor.shape(), p->mutable_tensor_shape());
-  // Small tensors use the typed lists, which read well in .pbtxt files.
-  if (tensor.num_elements() <= 16) {
-    VisitDType(tensor.dtype(), [&]<typename T>() { AppendTyped<T>(tensor, p); });
+  if (tensor.num_elements() <= kMaxTypedValues) {
+    VisitDType(tensor.dtype(), [&]<typename T>() { AppendTypedValues<T>(tensor, p); });
   } else {
-    p->set_tensor_content(std::string(static_cast<const char*>(tensor.raw_data()),
-                                      tensor.num_bytes()));
+    p->set_tensor_content(
+        std::string(static_cast<const char*>(tensor.raw_data()), tensor.num_bytes()));
   }
 }
 
@@ -130,43 +222,66 @@ absl::StatusOr<Tensor> TensorFromProto(const proto::TensorProto& p, int64_t max_
     return absl::InvalidArgumentError(
         absl::StrCat("a tensor value needs a fully defined shape, got ", shape.ToString()));
   }
-  ASSIGN_OR_RETURN(Tensor t, Tensor::Allocate(dtype, shape, max_bytes));
-  std::string field;
-  const int typed = TypedCount(p, dtype, &field);
-  const int64_t n = t.num_elements();
-  if (!p.tensor_content().empty()) {
+  ASSIGN_OR_RETURN(const int64_t n, shape.CheckedNumElements());
+  const int64_t element_size = DTypeSize(dtype);
+  if (n > max_bytes / element_size) {
+    return absl::ResourceExhaustedError(absl::StrCat("tensor ", DTypeName(dtype), shape.ToString(),
+                                                     " would need more than ", max_bytes,
+                                                     " bytes"));
+  }
+  const int64_t num_bytes = n * element_size;
+
+  // Check the data against the dtype and shape before allocating anything.
+  const ValueField field = FieldFor(dtype);
+  for (ValueField other : kAllValueFields) {
+    if (other != field && FieldSize(p, other) > 0) {
+      return absl::InvalidArgumentError(absl::StrCat("the values of a ", DTypeName(dtype),
+                                                     " tensor belong in ", FieldName(field),
+                                                     ", but the file has ", FieldName(other)));
+    }
+  }
+  const int64_t typed = FieldSize(p, field);
+  const std::string& content = p.tensor_content();
+  if (!content.empty()) {
     if (typed > 0) {
-      return absl::InvalidArgumentError("tensor has both tensor_content and " + field);
+      return absl::InvalidArgumentError(
+          absl::StrCat("tensor has both tensor_content and ", FieldName(field)));
     }
-    if (static_cast<int64_t>(p.tensor_content().size()) != static_cast<int64_t>(t.num_bytes())) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "tensor_content holds ", p.tensor_content().size(), " bytes but ", DTypeName(dtype),
-          shape.ToString(), " needs ", t.num_bytes()));
+    if (static_cast<int64_t>(content.size()) != num_bytes) {
+      return absl::InvalidArgumentError(absl::StrCat("tensor_content holds ", content.size(),
+                                                     " bytes but ", DTypeName(dtype),
+                                                     shape.ToString(), " needs ", num_bytes));
     }
-    std::memcpy(t.raw_data(), p.tensor_content().data(), t.num_bytes());
     if (dtype == DType::kBool) {
-      const auto* b = reinterpret_cast<const unsigned char*>(p.tensor_content().data());
-      for (int64_t i = 0; i < n; ++i) {
-        if (b[i] > 1) return absl::InvalidArgumentError("tensor_content holds a bool that is not 0 or 1");
+      for (size_t i = 0; i < content.size(); ++i) {
+        const auto byte = static_cast<unsigned char>(content[i]);
+        if (byte > 1) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "tensor_content byte ", i, " of a bool tensor is ", byte, ", not 0 or 1"));
+        }
       }
     }
+  } else {
+    // The values fill the shape one by one, or a single value fills all of
+    // it (TensorFlow's splat rule).
+    if (!(typed == n || (typed == 1 && n > 0) || (typed == 0 && n == 0))) {
+      return absl::InvalidArgumentError(absl::StrCat("tensor data holds ", typed,
+                                                     " values but shape ", shape.ToString(),
+                                                     " needs ", n, " (or 1 to fill it)"));
+    }
+    RETURN_IF_ERROR(CheckTypedRange(p, dtype));
+  }
+
+  ASSIGN_OR_RETURN(Tensor t, Tensor::Allocate(dtype, shape, max_bytes));
+  if (!content.empty()) {
+    std::memcpy(t.raw_data(), content.data(), static_cast<size_t>(num_bytes));
     return t;
-  }
-  // Values in any other typed field are a mismatch with the dtype.
-  const int others = p.float_val_size() + p.double_val_size() + p.int_val_size() +
-                     p.int64_val_size() + p.bool_val_size() + p.half_val_size() - typed;
-  if (others > 0) {
-    return absl::InvalidArgumentError(absl::StrCat("a ", DTypeName(dtype), " tensor keeps its values in ",
-                                                   field, ", but the file uses another field"));
-  }
-  if (!(typed == n || (typed == 1 && n > 0) || (typed == 0 && n == 0))) {
-    return absl::InvalidArgumentError(absl::StrCat("tensor data holds ", typed,
-                                                   " values but shape ", shape.ToString(),
-                                                   " needs ", n));
   }
   VisitDType(dtype, [&]<typename T>() {
     T* out = t.data<T>();
-    for (int64_t i = 0; i < n; ++i) out[i] = TypedValue<T>(p, typed == 1 ? 0 : static_cast<int>(i));
+    for (int64_t i = 0; i < n; ++i) {
+      out[i] = TypedValue<T>(p, typed == 1 ? 0 : static_cast<int>(i));
+    }
   });
   return t;
 }
@@ -178,13 +293,27 @@ namespace {
 
 void AttrToProto(const AttrValue& v, proto::AttrValue* p) {
   switch (v.type()) {
-    case AttrType::kInt: p->set_i(v.i()); break;
-    case AttrType::kFloat: p->set_f(v.f()); break;
-    case AttrType::kBool: p->set_b(v.b()); break;
-    case AttrType::kString: p->set_s(v.s()); break;
-    case AttrType::kType: p->set_type(static_cast<proto::DataType>(v.dtype())); break;
-    case AttrType::kShape: ShapeToProto(v.shape(), p->mutable_shape()); break;
-    case AttrType::kTensor: TensorToProto(v.tensor(), p->mutable_tensor()); break;
+    case AttrType::kInt:
+      p->set_i(v.i());
+      break;
+    case AttrType::kFloat:
+      p->set_f(v.f());
+      break;
+    case AttrType::kBool:
+      p->set_b(v.b());
+      break;
+    case AttrType::kString:
+      p->set_s(v.s());
+      break;
+    case AttrType::kType:
+      p->set_type(static_cast<proto::DataType>(v.dtype()));
+      break;
+    case AttrType::kShape:
+      ShapeToProto(v.shape(), p->mutable_shape());
+      break;
+    case AttrType::kTensor:
+      TensorToProto(v.tensor(), p->mutable_tensor());
+      break;
     case AttrType::kIntList: {
       auto* list = p->mutable_list();
       for (int64_t x : v.ints()) list->add_i(x);
@@ -218,140 +347,286 @@ void AttrToProto(const AttrValue& v, proto::AttrValue* p) {
   }
 }
 
-absl::string_view ProtoKindName(const proto::AttrValue& p) {
+// The element kinds a ListValue holds values of, e.g. {"int"}; empty for an
+// empty list.
+std::vector<absl::string_view> ListElementKinds(const proto::AttrValue::ListValue& list) {
+  std::vector<absl::string_view> kinds;
+  if (list.s_size() > 0) kinds.push_back("string");
+  if (list.i_size() > 0) kinds.push_back("int");
+  if (list.f_size() > 0) kinds.push_back("float");
+  if (list.b_size() > 0) kinds.push_back("bool");
+  if (list.type_size() > 0) kinds.push_back("type");
+  if (list.shape_size() > 0) kinds.push_back("shape");
+  if (list.tensor_size() > 0) kinds.push_back("tensor");
+  return kinds;
+}
+
+// What the file holds, for messages: "int", "list(float)", "an empty list".
+std::string FileKind(const proto::AttrValue& p) {
   switch (p.value_case()) {
-    case proto::AttrValue::kS: return "string";
-    case proto::AttrValue::kI: return "int";
-    case proto::AttrValue::kF: return "float";
-    case proto::AttrValue::kB: return "bool";
-    case proto::AttrValue::kType: return "type";
-    case proto::AttrValue::kShape: return "shape";
-    case proto::AttrValue::kTensor: return "tensor";
-    case proto::AttrValue::kList: return "list";
-    case proto::AttrValue::VALUE_NOT_SET: break;
+    case proto::AttrValue::kS:
+      return "string";
+    case proto::AttrValue::kI:
+      return "int";
+    case proto::AttrValue::kF:
+      return "float";
+    case proto::AttrValue::kB:
+      return "bool";
+    case proto::AttrValue::kType:
+      return "type";
+    case proto::AttrValue::kShape:
+      return "shape";
+    case proto::AttrValue::kTensor:
+      return "tensor";
+    case proto::AttrValue::kList: {
+      const std::vector<absl::string_view> kinds = ListElementKinds(p.list());
+      if (kinds.empty()) return "an empty list";
+      if (kinds.size() == 1) return absl::StrCat("list(", kinds[0], ")");
+      return absl::StrCat("a list mixing ", absl::StrJoin(kinds, " and "));
+    }
+    case proto::AttrValue::VALUE_NOT_SET:
+      break;
   }
-  return "nothing";
+  return "no value";
 }
 
-absl::StatusOr<DType> DTypeFromProto(int value) {
-  if (!IsValidDType(value)) return absl::InvalidArgumentError(absl::StrCat("invalid dtype ", value));
-  return static_cast<DType>(value);
-}
-
-// Converts `p` to the kind the OpDef declares; `declared` is null for attrs
-// the op does not know (passed through so AddNode names them).
+// Converts `p` to the kind `declared` says; a value of any other kind is an
+// error naming the attr.
 absl::StatusOr<AttrValue> AttrFromProto(const std::string& name, const proto::AttrValue& p,
-                                        const AttrDef* declared) {
-  auto mismatch = [&](absl::string_view want) {
-    return absl::InvalidArgumentError(absl::StrCat("attr '", name, "' should be ", want,
-                                                   " but the file has ", ProtoKindName(p)));
+                                        const AttrDef& declared) {
+  const auto mismatch = [&] {
+    return absl::InvalidArgumentError(absl::StrCat("attr '", name, "' should be ",
+                                                   AttrTypeName(declared.type),
+                                                   " but the file has ", FileKind(p)));
   };
-  const AttrType type = declared != nullptr ? declared->type : AttrType::kInt;
-  if (declared == nullptr) {
-    // Unknown attr: any value will do; AddNode rejects the name.
-    return AttrValue(int64_t{0});
-  }
+  const auto in_attr = [&](const absl::Status& status) {
+    return absl::Status(status.code(), absl::StrCat("attr '", name, "': ", status.message()));
+  };
+  const auto dtype_of = [&](int value) -> absl::StatusOr<DType> {
+    if (!IsValidDType(value)) {
+      return absl::InvalidArgumentError(absl::StrCat("attr '", name, "': invalid dtype ", value));
+    }
+    return static_cast<DType>(value);
+  };
+  // A list must hold only elements of `element` (an empty list is fine).
+  const auto is_list_of = [&](absl::string_view element) {
+    if (p.value_case() != proto::AttrValue::kList) return false;
+    const std::vector<absl::string_view> kinds = ListElementKinds(p.list());
+    return kinds.empty() || (kinds.size() == 1 && kinds[0] == element);
+  };
   const auto& list = p.list();
-  const bool is_list = p.value_case() == proto::AttrValue::kList;
-  switch (type) {
+  switch (declared.type) {
     case AttrType::kInt:
-      if (p.value_case() != proto::AttrValue::kI) return mismatch("int");
+      if (p.value_case() != proto::AttrValue::kI) return mismatch();
       return AttrValue(p.i());
     case AttrType::kFloat:
-      if (p.value_case() == proto::AttrValue::kI) return AttrValue(static_cast<float>(p.i()));
-      if (p.value_case() != proto::AttrValue::kF) return mismatch("float");
+      if (p.value_case() != proto::AttrValue::kF) return mismatch();
       return AttrValue(p.f());
     case AttrType::kBool:
-      if (p.value_case() != proto::AttrValue::kB) return mismatch("bool");
+      if (p.value_case() != proto::AttrValue::kB) return mismatch();
       return AttrValue(p.b());
     case AttrType::kString:
-      if (p.value_case() != proto::AttrValue::kS) return mismatch("string");
+      if (p.value_case() != proto::AttrValue::kS) return mismatch();
       return AttrValue(p.s());
     case AttrType::kType: {
-      if (p.value_case() != proto::AttrValue::kType) return mismatch("type");
-      ASSIGN_OR_RETURN(DType d, DTypeFromProto(p.type()));
-      return AttrValue(d);
+      if (p.value_case() != proto::AttrValue::kType) return mismatch();
+      ASSIGN_OR_RETURN(DType dtype, dtype_of(p.type()));
+      return AttrValue(dtype);
     }
     case AttrType::kShape: {
-      if (p.value_case() != proto::AttrValue::kShape) return mismatch("shape");
-      ASSIGN_OR_RETURN(Shape s, ShapeFromProto(p.shape()));
-      return AttrValue(std::move(s));
+      if (p.value_case() != proto::AttrValue::kShape) return mismatch();
+      auto shape = ShapeFromProto(p.shape());
+      if (!shape.ok()) return in_attr(shape.status());
+      return AttrValue(*std::move(shape));
     }
     case AttrType::kTensor: {
-      if (p.value_case() != proto::AttrValue::kTensor) return mismatch("tensor");
-      auto t = TensorFromProto(p.tensor());
-      if (!t.ok()) {
-        return absl::InvalidArgumentError(absl::StrCat("attr '", name, "': ", t.status().message()));
-      }
-      return AttrValue(std::move(*t));
+      if (p.value_case() != proto::AttrValue::kTensor) return mismatch();
+      auto tensor = TensorFromProto(p.tensor());
+      if (!tensor.ok()) return in_attr(tensor.status());
+      return AttrValue(*std::move(tensor));
     }
     case AttrType::kIntList:
-      if (!is_list) return mismatch("list(int)");
+      if (!is_list_of("int")) return mismatch();
       return AttrValue(std::vector<int64_t>(list.i().begin(), list.i().end()));
     case AttrType::kFloatList:
-      if (!is_list) return mismatch("list(float)");
+      if (!is_list_of("float")) return mismatch();
       return AttrValue(std::vector<float>(list.f().begin(), list.f().end()));
     case AttrType::kBoolList:
-      if (!is_list) return mismatch("list(bool)");
+      if (!is_list_of("bool")) return mismatch();
       return AttrValue(std::vector<bool>(list.b().begin(), list.b().end()));
     case AttrType::kStringList:
-      if (!is_list) return mismatch("list(string)");
+      if (!is_list_of("string")) return mismatch();
       return AttrValue(std::vector<std::string>(list.s().begin(), list.s().end()));
     case AttrType::kTypeList: {
-      if (!is_list) return mismatch("list(type)");
-      std::vector<DType> v;
-      for (int x : list.type()) {
-        ASSIGN_OR_RETURN(DType d, DTypeFromProto(x));
-        v.push_back(d);
+      if (!is_list_of("type")) return mismatch();
+      std::vector<DType> dtypes;
+      for (int value : list.type()) {
+        ASSIGN_OR_RETURN(DType dtype, dtype_of(value));
+        dtypes.push_back(dtype);
       }
-      return AttrValue(std::move(v));
+      return AttrValue(std::move(dtypes));
     }
     case AttrType::kShapeList: {
-      if (!is_list) return mismatch("list(shape)");
-      std::vector<Shape> v;
+      if (!is_list_of("shape")) return mismatch();
+      std::vector<Shape> shapes;
       for (const auto& s : list.shape()) {
-        ASSIGN_OR_RETURN(Shape shape, ShapeFromProto(s));
-        v.push_back(std::move(shape));
+        auto shape = ShapeFromProto(s);
+        if (!shape.ok()) return in_attr(shape.status());
+        shapes.push_back(*std::move(shape));
       }
-      return AttrValue(std::move(v));
+      return AttrValue(std::move(shapes));
     }
   }
-  return mismatch("a known kind");
+  return mismatch();
 }
 
-// "name", "name:3" or "^name".
+// ---------------------------------------------------------------------------
+// Loading.
+
+// An input string: "name" (output 0), "name:3" or "^name" (control).
 struct ParsedInput {
   std::string node;
   int index = 0;
   bool control = false;
+  int source = -1;  // the file index of `node`
 };
 
-absl::StatusOr<ParsedInput> ParseInput(const std::string& text) {
+absl::StatusOr<ParsedInput> ParseInput(absl::string_view text) {
+  const auto malformed = [&] {
+    return absl::InvalidArgumentError(
+        absl::StrCat("malformed input '", text, "' (inputs are 'node', 'node:output' or '^node')"));
+  };
   ParsedInput in;
-  absl::string_view s = text;
-  if (absl::ConsumePrefix(&s, "^")) in.control = true;
-  const size_t colon = s.rfind(':');
-  if (colon != absl::string_view::npos && !in.control) {
-    if (!absl::SimpleAtoi(s.substr(colon + 1), &in.index) || in.index < 0) {
-      return absl::InvalidArgumentError(absl::StrCat("malformed input '", text, "'"));
+  absl::string_view name = text;
+  in.control = absl::ConsumePrefix(&name, "^");
+  if (!in.control) {
+    const size_t colon = name.rfind(':');
+    if (colon != absl::string_view::npos) {
+      const absl::string_view digits = name.substr(colon + 1);
+      // Digits only: SimpleAtoi alone would also take "+1" or " 1".
+      if (digits.empty() || digits.size() > 9 ||
+          !std::all_of(digits.begin(), digits.end(), absl::ascii_isdigit) ||
+          !absl::SimpleAtoi(digits, &in.index)) {
+        return malformed();
+      }
+      name = name.substr(0, colon);
     }
-    s = s.substr(0, colon);
   }
-  if (s.empty()) return absl::InvalidArgumentError(absl::StrCat("malformed input '", text, "'"));
-  in.node = std::string(s);
+  if (name.empty()) return malformed();
+  in.node = std::string(name);
   return in;
 }
 
+// A node of the file on its way into the graph.
+struct PendingNode {
+  const proto::NodeDef* def = nullptr;
+  std::vector<ParsedInput> inputs;
+  AttrMap attrs;
+  int waiting = 0;              // inputs (data and control) not yet in the graph
+  std::vector<int> dependents;  // file indices of nodes that read this one
+  Node* node = nullptr;         // set once added
+};
+
+std::string NodePrefix(const proto::NodeDef& n) {
+  return absl::StrCat("node '", n.name(), "' (", n.op(), "): ");
+}
+
 absl::Status NodeError(const proto::NodeDef& n, absl::string_view message) {
-  return absl::InvalidArgumentError(
-      absl::StrCat("node '", n.name(), "' (", n.op(), "): ", message));
+  return absl::InvalidArgumentError(absl::StrCat(NodePrefix(n), message));
+}
+
+// Graph::AddNode names the node as "name (Op): "; file errors read
+// "node 'name' (Op): " like every other load error.
+absl::Status FromAddNodeError(const proto::NodeDef& n, const absl::Status& status) {
+  absl::string_view message = status.message();
+  absl::ConsumePrefix(&message, absl::StrCat(n.name(), " (", n.op(), "): "));
+  return absl::Status(status.code(), absl::StrCat(NodePrefix(n), message));
+}
+
+// Checks the node's op, parses its inputs and converts its attrs; the
+// inputs' file indices come from `index`.
+absl::Status PrepareNode(const proto::NodeDef& n,
+                         const absl::flat_hash_map<absl::string_view, int>& index,
+                         PendingNode& pending) {
+  pending.def = &n;
+  const OpDef* op = OpRegistry::Global().Find(n.op());
+  if (op == nullptr) return NodeError(n, absl::StrCat("unknown op '", n.op(), "'"));
+  bool seen_control = false;
+  for (int k = 0; k < n.input_size(); ++k) {
+    auto in = ParseInput(n.input(k));
+    if (!in.ok()) return NodeError(n, absl::StrCat("input ", k, ": ", in.status().message()));
+    if (in->control) {
+      seen_control = true;
+    } else if (seen_control) {
+      return NodeError(
+          n, absl::StrCat("data input ", k, " '", n.input(k), "' comes after a control input"));
+    }
+    auto it = index.find(in->node);
+    if (it == index.end()) {
+      return NodeError(
+          n, absl::StrCat("input ", k, " names '", in->node, "', which is not in the graph"));
+    }
+    in->source = it->second;
+    pending.inputs.push_back(*std::move(in));
+  }
+  // Sorted by name, so the first error about attrs does not depend on the
+  // map's order.
+  std::vector<std::pair<absl::string_view, const proto::AttrValue*>> attrs;
+  for (const auto& [name, value] : n.attr()) attrs.emplace_back(name, &value);
+  std::sort(attrs.begin(), attrs.end());
+  for (const auto& [name, value] : attrs) {
+    const AttrDef* declared = op->FindAttr(name);
+    if (declared == nullptr) {
+      // Passed on so that AddNode reports the unknown name.
+      pending.attrs.emplace(name, AttrValue());
+      continue;
+    }
+    auto converted = AttrFromProto(std::string(name), *value, *declared);
+    if (!converted.ok()) return NodeError(n, converted.status().message());
+    pending.attrs.emplace(name, *std::move(converted));
+  }
+  return absl::OkStatus();
+}
+
+// Called when some nodes never became ready: follows not-yet-added inputs
+// from `start` until a node repeats, and names that cycle.
+absl::Status CycleError(const std::vector<PendingNode>& pending, int start) {
+  std::vector<int> path;
+  absl::flat_hash_map<int, size_t> position;
+  int current = start;
+  while (!position.contains(current)) {
+    position[current] = path.size();
+    path.push_back(current);
+    int next = -1;
+    for (const ParsedInput& in : pending[current].inputs) {
+      if (pending[in.source].node == nullptr) {
+        next = in.source;
+        break;
+      }
+    }
+    // A node left over waits for at least one input that is left over too,
+    // so the walk always ends on a node it has seen.
+    if (next < 0) break;
+    current = next;
+  }
+  const size_t first = position[current];
+  // "a reads b, which reads a" (or "a reads a").
+  std::string chain = pending[path[first]].def->name();
+  for (size_t i = first + 1; i <= path.size(); ++i) {
+    const int node = i < path.size() ? path[i] : path[first];
+    absl::StrAppend(&chain, i == first + 1 ? " reads " : ", which reads ",
+                    pending[node].def->name());
+  }
+  return NodeError(*pending[path[first]].def, absl::StrCat("its inputs form a cycle: ", chain));
 }
 
 // Collects the first text-format parse error with its position.
 class FirstErrorCollector : public google::protobuf::io::ErrorCollector {
  public:
   void AddError(int line, int column, const std::string& message) override {
-    if (error_.empty()) error_ = absl::StrCat("line ", line + 1, ", column ", column + 1, ": ", message);
+    if (error_.empty()) {
+      error_ = absl::StrCat("line ", line + 1, ", column ", column + 1, ": ", message);
+    }
   }
   void AddWarning(int, int, const std::string&) override {}
   const std::string& error() const { return error_; }
@@ -359,6 +634,11 @@ class FirstErrorCollector : public google::protobuf::io::ErrorCollector {
  private:
   std::string error_;
 };
+
+absl::Status ErrnoError(int error, absl::string_view path, absl::string_view what) {
+  return absl::Status(absl::ErrnoToStatusCode(error),
+                      absl::StrCat(path, ": ", what, ": ", std::strerror(error)));
+}
 
 }  // namespace
 
@@ -371,8 +651,8 @@ absl::StatusOr<proto::GraphDef> ToGraphDef(const Graph& graph) {
     nd->set_name(n->name());
     nd->set_op(n->op());
     for (const Output& in : n->inputs()) nd->add_input(in.name());
-    for (Node* c : n->control_inputs()) nd->add_input("^" + c->name());
-    if (!n->device().empty()) nd->set_device(n->device());
+    for (Node* c : n->control_inputs()) nd->add_input(absl::StrCat("^", c->name()));
+    nd->set_device(n->device());
     for (const auto& [name, value] : n->attrs()) AttrToProto(value, &(*nd->mutable_attr())[name]);
   }
   return def;
@@ -380,103 +660,79 @@ absl::StatusOr<proto::GraphDef> ToGraphDef(const Graph& graph) {
 
 absl::StatusOr<std::unique_ptr<Graph>> FromGraphDef(const proto::GraphDef& def) {
   if (def.version() > kGraphFormatVersion) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the graph was written in format version ", def.version(), ", newer than this Sluice (",
-        kGraphFormatVersion, "); use a newer Sluice to read it"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("the graph was written in format version ", def.version(),
+                     ", which is newer than this Sluice reads (version ", kGraphFormatVersion,
+                     "); load it with a newer Sluice"));
   }
   const int count = def.node_size();
-  absl::flat_hash_map<std::string, int> index;
+  absl::flat_hash_map<absl::string_view, int> index;
+  index.reserve(count);
   for (int i = 0; i < count; ++i) {
     const proto::NodeDef& n = def.node(i);
     if (n.name().empty()) {
-      return absl::InvalidArgumentError(absl::StrCat("node #", i, " (", n.op(), ") has no name"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("node ", i, " of the file (op ", n.op(), ") has no name"));
     }
-    if (!index.emplace(n.name(), i).second) {
-      return absl::InvalidArgumentError(absl::StrCat("node '", n.name(), "' is defined twice"));
+    auto [it, added] = index.emplace(n.name(), i);
+    if (!added) {
+      return absl::InvalidArgumentError(absl::StrCat("node '", n.name(), "' is defined twice (",
+                                                     def.node(it->second).op(), " and ", n.op(),
+                                                     ")"));
     }
   }
-  // Parse every input and count what each node waits for.
-  std::vector<std::vector<ParsedInput>> inputs(count);
-  std::vector<int> waiting(count, 0);
-  std::vector<std::vector<int>> dependents(count);
+
+  // Everything that does not need the inputs to exist, in file order.
+  std::vector<PendingNode> pending(count);
   for (int i = 0; i < count; ++i) {
-    const proto::NodeDef& n = def.node(i);
-    bool seen_control = false;
-    for (int k = 0; k < n.input_size(); ++k) {
-      auto in = ParseInput(n.input(k));
-      if (!in.ok()) return NodeError(n, in.status().message());
-      if (in->control) {
-        seen_control = true;
-      } else if (seen_control) {
-        return NodeError(n, absl::StrCat("data input '", n.input(k),
-                                         "' comes after a control input"));
-      }
-      auto it = index.find(in->node);
-      if (it == index.end()) {
-        return NodeError(n, absl::StrCat("input ", k, " names '", in->node,
-                                         "', which is not in the graph"));
-      }
-      ++waiting[i];
-      dependents[it->second].push_back(i);
-      inputs[i].push_back(*std::move(in));
+    RETURN_IF_ERROR(PrepareNode(def.node(i), index, pending[i]));
+    for (const ParsedInput& in : pending[i].inputs) {
+      ++pending[i].waiting;
+      pending[in.source].dependents.push_back(i);
     }
   }
+
+  // Add nodes once their inputs are in, always the ready node that comes
+  // first in the file: a file written by ToGraphDef (topological order) is
+  // added in file order, so node ids and a re-saved file come out identical.
   auto graph = std::make_unique<Graph>();
-  std::vector<Node*> created(count, nullptr);
   std::priority_queue<int, std::vector<int>, std::greater<int>> ready;
   for (int i = 0; i < count; ++i) {
-    if (waiting[i] == 0) ready.push(i);
+    if (pending[i].waiting == 0) ready.push(i);
   }
-  int added = 0;
   while (!ready.empty()) {
     const int i = ready.top();
     ready.pop();
-    const proto::NodeDef& n = def.node(i);
-    const OpDef* op = OpRegistry::Global().Find(n.op());
-    if (op == nullptr) return NodeError(n, absl::StrCat("unknown op '", n.op(), "'"));
+    PendingNode& p = pending[i];
+    const proto::NodeDef& n = *p.def;
     NodeSpec spec;
     spec.name = n.name();
     spec.op = n.op();
     spec.device = n.device();
-    for (const ParsedInput& in : inputs[i]) {
-      Node* source = created[index.at(in.node)];
+    spec.attrs = std::move(p.attrs);
+    for (const ParsedInput& in : p.inputs) {
+      Node* source = pending[in.source].node;
       if (in.control) {
         spec.control_inputs.push_back(source);
         continue;
       }
       if (in.index >= source->num_outputs()) {
-        return NodeError(n, absl::StrCat("input '", in.node, ":", in.index, "' reads output ",
-                                         in.index, " of ", source->DebugName(), ", which has ",
-                                         source->num_outputs()));
+        return NodeError(
+            n, absl::StrCat("input '", in.node, ":", in.index, "' reads output ", in.index, " of ",
+                            source->DebugName(), ", which has ", source->num_outputs(),
+                            source->num_outputs() == 1 ? " output" : " outputs"));
       }
       spec.inputs.emplace_back(source, in.index);
     }
-    // Sorted, so any error about attrs is deterministic.
-    std::vector<std::pair<std::string, const proto::AttrValue*>> attrs;
-    for (const auto& [name, value] : n.attr()) attrs.emplace_back(name, &value);
-    std::sort(attrs.begin(), attrs.end());
-    for (const auto& [name, value] : attrs) {
-      auto v = AttrFromProto(name, *value, op->FindAttr(name));
-      if (!v.ok()) return NodeError(n, v.status().message());
-      spec.attrs.emplace(name, *std::move(v));
-    }
     auto node = graph->AddNode(std::move(spec));
-    if (!node.ok()) {
-      return absl::Status(node.status().code(), absl::StrCat("node '", n.name(), "': ",
-                                                             node.status().message()));
-    }
-    created[i] = *node;
-    ++added;
-    for (int d : dependents[i]) {
-      if (--waiting[d] == 0) ready.push(d);
+    if (!node.ok()) return FromAddNodeError(n, node.status());
+    p.node = *node;
+    for (int d : p.dependents) {
+      if (--pending[d].waiting == 0) ready.push(d);
     }
   }
-  if (added < count) {
-    for (int i = 0; i < count; ++i) {
-      if (created[i] == nullptr) {
-        return NodeError(def.node(i), "is part of a cycle (its inputs depend on it)");
-      }
-    }
+  for (int i = 0; i < count; ++i) {
+    if (pending[i].node == nullptr) return CycleError(pending, i);
   }
   return graph;
 }
@@ -496,17 +752,25 @@ absl::StatusOr<std::string> SerializeGraph(const Graph& graph, GraphFileFormat f
     if (!printer.PrintToString(def, &out)) return absl::InternalError("cannot print the graph");
     return out;
   }
-  google::protobuf::io::StringOutputStream stream(&out);
-  google::protobuf::io::CodedOutputStream coded(&stream);
-  coded.SetSerializationDeterministic(true);
-  if (!def.SerializeToCodedStream(&coded)) return absl::InternalError("cannot serialise the graph");
-  coded.Trim();
+  {
+    google::protobuf::io::StringOutputStream stream(&out);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    // Map entries (attrs) in key order, so equal graphs give equal bytes.
+    coded.SetSerializationDeterministic(true);
+    if (!def.SerializeToCodedStream(&coded)) {
+      return absl::InternalError("cannot serialise the graph");
+    }
+  }
   return out;
 }
 
 absl::StatusOr<std::unique_ptr<Graph>> ParseGraph(absl::string_view bytes, GraphFileFormat format) {
-  // Protobuf logs some problems (e.g. invalid UTF-8) to stderr; our caller
-  // reports the failure itself, as one line.
+  if (static_cast<int64_t>(bytes.size()) > kMaxGraphBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("graph file is ", bytes.size(), " bytes; the limit is ", kMaxGraphBytes));
+  }
+  // Protobuf logs some problems (e.g. invalid UTF-8 in a string) to stderr;
+  // the status below reports them instead.
   google::protobuf::LogSilencer silence_protobuf;
   proto::GraphDef def;
   if (format == GraphFileFormat::kText) {
@@ -515,20 +779,16 @@ absl::StatusOr<std::unique_ptr<Graph>> ParseGraph(absl::string_view bytes, Graph
     parser.RecordErrorsTo(&errors);
     parser.SetRecursionLimit(kMaxRecursion);
     google::protobuf::io::ArrayInputStream input(bytes.data(), static_cast<int>(bytes.size()));
-    if (bytes.size() > static_cast<size_t>(kMaxGraphBytes) || !parser.Parse(&input, &def)) {
+    if (!parser.Parse(&input, &def)) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "not a valid text GraphDef: ", errors.error().empty() ? "too large" : errors.error()));
+          "not a valid text GraphDef: ", errors.error().empty() ? "parse error" : errors.error()));
     }
   } else {
-    if (bytes.size() > static_cast<size_t>(kMaxGraphBytes)) {
-      return absl::InvalidArgumentError("not a valid binary GraphDef: larger than 1 GiB");
-    }
     google::protobuf::io::CodedInputStream input(reinterpret_cast<const uint8_t*>(bytes.data()),
                                                  static_cast<int>(bytes.size()));
     input.SetRecursionLimit(kMaxRecursion);
     if (!def.ParseFromCodedStream(&input) || !input.ConsumedEntireMessage()) {
-      return absl::InvalidArgumentError(
-          "not a valid binary GraphDef (truncated or corrupt bytes)");
+      return absl::InvalidArgumentError("not a valid binary GraphDef (truncated or corrupt bytes)");
     }
   }
   return FromGraphDef(def);
@@ -537,45 +797,72 @@ absl::StatusOr<std::unique_ptr<Graph>> ParseGraph(absl::string_view bytes, Graph
 absl::Status SaveGraph(const Graph& graph, const std::string& path) {
   ASSIGN_OR_RETURN(GraphFileFormat format, GraphFileFormatForPath(path));
   ASSIGN_OR_RETURN(std::string bytes, SerializeGraph(graph, format));
-  const std::string tmp = absl::StrCat(path, ".tmp.", getpid());
+  // Written next to `path` and renamed over it, so readers never see half a
+  // file.
+  const std::string tmp = absl::StrCat(path, ".tmp.", ::getpid());
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    return absl::PermissionDeniedError(absl::StrCat(path, ": cannot write: ", std::strerror(errno)));
-  }
+  if (fd < 0) return ErrnoError(errno, path, "cannot write");
+  const auto fail = [&](absl::string_view what) {
+    const int error = errno;
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return ErrnoError(error, path, what);
+  };
   size_t written = 0;
   while (written < bytes.size()) {
     const ssize_t w = ::write(fd, bytes.data() + written, bytes.size() - written);
     if (w < 0 && errno == EINTR) continue;
-    if (w < 0) {
-      const int err = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return absl::DataLossError(absl::StrCat(path, ": write failed: ", std::strerror(err)));
-    }
+    if (w < 0) return fail("write failed");
     written += static_cast<size_t>(w);
   }
-  if (::close(fd) != 0 || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int err = errno;
+  if (::fsync(fd) != 0) return fail("write failed");
+  if (::close(fd) != 0) {
+    const int error = errno;
     ::unlink(tmp.c_str());
-    return absl::DataLossError(absl::StrCat(path, ": cannot write: ", std::strerror(err)));
+    return ErrnoError(error, path, "write failed");
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int error = errno;
+    ::unlink(tmp.c_str());
+    return ErrnoError(error, path, "cannot write");
   }
   return absl::OkStatus();
 }
 
 absl::StatusOr<std::unique_ptr<Graph>> LoadGraph(const std::string& path) {
   ASSIGN_OR_RETURN(GraphFileFormat format, GraphFileFormatForPath(path));
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": is a directory, not a graph file"));
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
     if (errno == ENOENT) return absl::NotFoundError(absl::StrCat(path, ": no such file"));
-    return absl::PermissionDeniedError(absl::StrCat(path, ": cannot open: ", std::strerror(errno)));
+    return ErrnoError(errno, path, "cannot open");
   }
-  std::ostringstream contents;
-  contents << in.rdbuf();
-  auto graph = ParseGraph(contents.str(), format);
+  std::string bytes;
+  absl::Status read_status = [&]() -> absl::Status {
+    struct stat info;
+    if (::fstat(fd, &info) != 0) return ErrnoError(errno, path, "cannot read");
+    if (S_ISDIR(info.st_mode)) {
+      return absl::InvalidArgumentError(absl::StrCat(path, ": is a directory, not a graph file"));
+    }
+    if (info.st_size > kMaxGraphBytes) {
+      return absl::InvalidArgumentError(absl::StrCat(path, ": the file is ", info.st_size,
+                                                     " bytes; graph files are limited to ",
+                                                     kMaxGraphBytes));
+    }
+    bytes.resize(static_cast<size_t>(info.st_size));
+    size_t got = 0;
+    while (got < bytes.size()) {
+      const ssize_t r = ::read(fd, bytes.data() + got, bytes.size() - got);
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0) return ErrnoError(errno, path, "cannot read");
+      if (r == 0) break;
+      got += static_cast<size_t>(r);
+    }
+    bytes.resize(got);
+    return absl::OkStatus();
+  }();
+  ::close(fd);
+  RETURN_IF_ERROR(read_status);
+  auto graph = ParseGraph(bytes, format);
   if (!graph.ok()) {
     return absl::Status(graph.status().code(), absl::StrCat(path, ": ", graph.status().message()));
   }

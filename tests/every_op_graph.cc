@@ -1,98 +1,166 @@
 #include "tests/every_op_graph.h"
 
+#include <type_traits>
+#include <vector>
+
+#include "graph/ops/array.h"
+#include "graph/ops/math.h"
+#include "graph/ops/nn.h"
+#include "graph/ops/random.h"
 #include "graph/ops/state.h"
 
 namespace sluice::testing {
 namespace {
 
-Output I32(const Scope& s, std::vector<int32_t> v) { return Const(s, v); }
-Output I32Scalar(const Scope& s, int32_t v) { return Const(s, v); }
+// -2, -1.75, -1.5, ... for the floating dtypes, 0, 1, 2, ... for the integer
+// ones, true every third element for bool.
+Tensor Ramp(DType dtype, int64_t n) {
+  Tensor t(dtype, Shape{n});
+  VisitDType(dtype, [&]<typename T>() {
+    T* data = t.data<T>();
+    for (int64_t i = 0; i < n; ++i) {
+      const float v = 0.25f * static_cast<float>(i) - 2.0f;
+      if constexpr (std::is_same_v<T, Half>) {
+        data[i] = FloatToHalf(v);
+      } else if constexpr (std::is_same_v<T, BFloat16>) {
+        data[i] = FloatToBFloat16(v);
+      } else if constexpr (std::is_same_v<T, bool>) {
+        data[i] = i % 3 == 0;
+      } else if constexpr (std::is_floating_point_v<T>) {
+        data[i] = static_cast<T>(v);
+      } else {
+        data[i] = static_cast<T>(i % 100);
+      }
+    }
+  });
+  return t;
+}
+
+// A small and a large constant of every dtype, so that graph files carry
+// typed value lists and raw tensor_content of each kind.
+void AddConstantsOfEveryDType(const Scope& scope) {
+  for (DType dtype : kAllDTypes) {
+    for (int64_t n : {3, 40}) Const(scope, Ramp(dtype, n));
+  }
+}
 
 }  // namespace
 
 Scope BuildEveryOpGraph() {
   Scope root = Scope::NewRootScope();
   Scope s = root.WithDevice("/cpu:0");
-  // Inputs of several kinds, with an unknown batch dim.
+
+  // State and plumbing. Inputs have an unknown batch dim, or an unknown rank.
   Output x = Placeholder(s.WithOpName("x"), DType::kF32, Shape{kUnknownDim, 4});
   Output img = Placeholder(s.WithOpName("img"), DType::kF32, Shape{kUnknownDim, 8, 8, 3});
   Output labels = Placeholder(s.WithOpName("labels"), DType::kI64, Shape{kUnknownDim});
-  Output flag = PlaceholderWithDefault(s.WithOpName("training"), Const(s, true), Shape{});
+  Output anything = Placeholder(s.WithOpName("anything"), DType::kF32);
+  Output training = PlaceholderWithDefault(s.WithOpName("training"), Const(s, true), Shape{});
   Output w = Variable(s.WithOpName("w"), Shape{4, 4}, DType::kF32,
                       Const(s, {{1, 0, 0, 0}, {0, 1, 0, 0}, {0, 0, 1, 0}, {0, 0, 0, 1}}));
   Output count = Variable(s.WithOpName("count"), Shape{}, DType::kI64, Const(s, int64_t{0}),
                           {.trainable = false});
-  AssignAdd(s.WithOpName("increment"), count, Const(s, int64_t{1}));
-  AssignSub(s.WithOpName("decrement"), count, Const(s, int64_t{1}));
+  Output one = Const(s.WithOpName("one"), int64_t{1});
+  AssignAdd(s.WithOpName("increment"), count, one);
+  AssignSub(s.WithOpName("decrement"), count, one);
+  Assign(s.WithOpName("reset"), count, Const(s, int64_t{0}));
+  InitAllVariables(s);
   Identity(s, x);
   StopGradient(s, x);
-  InitAllVariables(s);
+  AddConstantsOfEveryDType(root.NewSubScope("constants"));
 
-  Output c = Const(s.WithOpName("half"), 0.5f);
-  for (const char* op : {"Add", "Sub", "Mul", "Div", "Pow", "Maximum", "Minimum", "Equal",
-                         "NotEqual", "Less", "LessEqual", "Greater", "GreaterEqual"}) {
-    AddOp(s, op, {x, c});
-  }
-  AddOp(s, "AddN", {x, x, x});
-  for (const char* op : {"Neg", "Square", "Abs", "Sqrt", "Rsqrt", "Exp", "Log", "Relu", "Relu6",
-                         "Elu", "Sigmoid", "Tanh", "Softplus", "Softmax", "LogSoftmax",
-                         "ZerosLike", "OnesLike", "Shape", "Size"}) {
-    AddOp(s, op, {x});
-  }
-  AddOp(s, "LeakyRelu", {x}, {{"alpha", 0.1f}});
-  AddOp(s, "Gelu", {x}, {{"approximate", true}});
-  Output mm = AddOp(s, "MatMul", {x, w}, {{"transpose_b", true}});
-  Output cube = Placeholder(s.WithOpName("cube"), DType::kF32, Shape{2, 4, 4});
-  AddOp(s, "BatchMatMul", {cube, cube}, {{"adj_y", true}});
-  AddOp(s, "BiasAdd", {mm, Const(s, {0.1f, 0.2f, 0.3f, 0.4f})});
-  for (const char* op : {"Sum", "Mean", "Max", "Min", "Prod"}) {
-    AddOp(s, op, {x, I32(s, {1})}, {{"keep_dims", true}});
-  }
-  AddOp(s, "ArgMax", {x, I32Scalar(s, 1)});
-  Output p = AddOp(s, "Greater", {x, c});
-  AddOp(s, "LogicalAnd", {p, p});
-  AddOp(s, "LogicalOr", {p, p});
-  AddOp(s, "LogicalNot", {p});
-  AddOp(s, "Select", {p, x, x});
-  AddOp(s, "Cast", {x}, {{"DstT", DType::kF16}});
+  // Math; nodes without a device too.
+  Scope math = root.NewSubScope("math");
+  Output half = Const(math.WithOpName("half"), 0.5f);
+  Add(math, x, half);
+  Sub(math, x, half);
+  Mul(math, x, half);
+  Div(math, x, half);
+  Pow(math, x, half);
+  Maximum(math, x, half);
+  Minimum(math, x, half);
+  AddN(math, {x, x, x});
+  Neg(math, x);
+  Square(math, x);
+  Abs(math, x);
+  Sqrt(math, x);
+  Rsqrt(math, x);
+  Exp(math, x);
+  Log(math, anything);
+  Output product = MatMul(math, x, w, {.transpose_b = true});
+  Output cube = Placeholder(math.WithOpName("cube"), DType::kF32, Shape{2, 4, 4});
+  BatchMatMul(math, cube, cube, {.adj_y = true});
+  Sum(math, x, {1}, {.keep_dims = true});
+  Mean(math, x, {0});
+  Max(math, x, {-1});
+  Min(math, x, {0, 1});
+  Prod(math, x, {1}, {.keep_dims = true});
+  ArgMax(math, x, 1);
+  Equal(math, x, half);
+  NotEqual(math, x, half);
+  Less(math, x, half);
+  LessEqual(math, x, half);
+  GreaterEqual(math, x, half);
+  Output positive = Greater(math, x, half);
+  LogicalAnd(math, positive, positive);
+  LogicalOr(math, positive, positive);
+  LogicalNot(math, positive);
+  Select(math, positive, x, x);
+  Cast(math, x, DType::kF16);
 
-  Output filter = Const(s, Tensor::Zeros(DType::kF32, Shape{3, 3, 3, 5}));
-  Output conv = AddOp(s, "Conv2D", {img, filter},
-                      {{"strides", std::vector<int64_t>{1, 1, 1, 1}},
-                       {"padding", "EXPLICIT"},
-                       {"explicit_paddings", std::vector<int64_t>{0, 0, 1, 1, 1, 1, 0, 0}},
-                       {"dilations", std::vector<int64_t>{1, 1, 1, 1}}});
-  const AttrMap pool = {{"ksize", std::vector<int64_t>{1, 2, 2, 1}},
-                        {"strides", std::vector<int64_t>{1, 2, 2, 1}},
-                        {"padding", "VALID"}};
-  AddOp(s, "MaxPool", {conv}, pool);
-  AddOp(s, "AvgPool", {conv}, pool);
-  Output scale = Const(s, std::vector<float>(5, 1.0f), Shape{5});
-  AddOpNode(s, "FusedBatchNorm", {conv, scale, scale, scale, scale},
-            {{"is_training", false}, {"epsilon", 0.001f}});
-  Output logits = AddOp(s, "MatMul", {x, w});
-  AddOpNode(s, "SparseSoftmaxCrossEntropyWithLogits", {logits, labels});
-  AddOpNode(s, "SoftmaxCrossEntropyWithLogits", {logits, AddOp(s, "Softmax", {x})});
+  // Neural-network ops.
+  Scope nn = s.NewSubScope("nn");
+  Relu(nn, x);
+  Relu6(nn, x);
+  Elu(nn, x);
+  Softplus(nn, x);
+  Sigmoid(nn, x);
+  Tanh(nn, x);
+  LeakyRelu(nn, x, {.alpha = 0.1f});
+  Gelu(nn, x, {.approximate = true});
+  Output probabilities = Softmax(nn, x);
+  LogSoftmax(nn, x);
+  BiasAdd(nn, product, Const(nn, {0.1f, 0.2f, 0.3f, 0.4f}));
+  Output filter = Const(nn.WithOpName("filter"), Tensor::Zeros(DType::kF32, Shape{3, 3, 3, 5}));
+  Output conv = Conv2D(nn, img, filter,
+                       {.padding = "EXPLICIT", .explicit_paddings = {0, 0, 1, 1, 1, 1, 0, 0}});
+  MaxPool(nn, conv);
+  AvgPool(nn, conv, {.ksize = {1, 3, 3, 1}, .strides = {1, 1, 1, 1}, .padding = "SAME"});
+  Output scale = Const(nn.WithOpName("scale"), std::vector<float>(5, 1.0f), Shape{5});
+  FusedBatchNorm(nn, conv, scale, scale, scale, scale, {.epsilon = 0.001f, .is_training = false});
+  SparseSoftmaxCrossEntropyWithLogits(nn, product, labels);
+  SoftmaxCrossEntropyWithLogits(nn, product, probabilities);
 
-  AddOp(s, "Reshape", {x, I32(s, {-1, 2, 2})});
-  AddOp(s, "Transpose", {x, I32(s, {1, 0})});
-  AddOp(s, "Concat", {I32Scalar(s, 1), x, x});
-  AddOpNode(s, "Split", {I32Scalar(s, 1), x}, {{"num_split", 2}});
-  AddOp(s, "Slice", {x, I32(s, {0, 1}), I32(s, {-1, 2})});
-  AddOp(s, "StridedSlice", {x, I32(s, {0, 3}), I32(s, {0, 0}), I32(s, {1, -1})},
-        {{"begin_mask", 1}, {"end_mask", 3}});
-  Output col = AddOp(s, "ExpandDims", {x, I32Scalar(s, -1)});
-  AddOp(s, "Squeeze", {col}, {{"squeeze_dims", std::vector<int64_t>{2}}});
-  AddOp(s, "Pad", {x, Const(s, *Tensor::FromVector<int32_t>({0, 0, 1, 1}, Shape{2, 2}))});
-  AddOp(s, "Tile", {x, I32(s, {1, 2})});
-  AddOp(s, "BroadcastTo", {c, I32(s, {3, 4})});
-  AddOp(s, "Gather", {w, labels, I32Scalar(s, 0)});
-  AddOp(s, "OneHot", {labels, I32Scalar(s, 10), Const(s, 1.0f), Const(s, 0.0f)});
-  AddOp(s, "Fill", {I32(s, {2, 3}), Const(s, 7.0f)});
-  AddOp(s, "RandomUniform", {I32(s, {2, 2})}, {{"dtype", DType::kF32}, {"seed", 3}});
-  AddOp(s, "RandomNormal", {I32(s, {2})}, {{"dtype", DType::kF64}});
-  AddOp(s, "TruncatedNormal", {I32(s, {3})}, {{"dtype", DType::kF32}, {"seed2", 5}});
-  NoOp(s.WithOpName("group").WithControlDependencies(std::vector<Output>{x, flag}));
+  // Array ops.
+  Scope array = s.NewSubScope("array");
+  Reshape(array, x, {-1, 2, 2});
+  Transpose(array, x, {1, 0});
+  Concat(array, {x, x}, 1);
+  Split(array, 1, x, 2);
+  Slice(array, x, {0, 1}, {-1, 2});
+  StridedSlice(array, x, {0, 3}, {0, 0}, {1, -1}, {.begin_mask = 1, .end_mask = 3});
+  Output column = ExpandDims(array, x, -1);
+  Squeeze(array, column, {.squeeze_dims = {2}});
+  Pad(array, x, {{0, 0}, {1, 1}});
+  Tile(array, x, {1, 2});
+  BroadcastTo(array, half, {3, 4});
+  Gather(array, w, labels, 0);
+  OneHot(array, labels, 10, Const(array, 1.0f), Const(array, 0.0f));
+  Fill(array, {2, 3}, Const(array, 7.0f));
+  ZerosLike(array, x);
+  OnesLike(array, x);
+  ShapeOf(array, x);
+  Size(array, x, {.out_type = DType::kI64});
+
+  // Random ops.
+  Scope random = s.NewSubScope("random");
+  RandomUniform(random, {2, 2}, DType::kF32, {.seed = 3});
+  RandomNormal(random, {2}, DType::kF64);
+  TruncatedNormal(random, {3}, DType::kF32, {.seed2 = 5});
+
+  // Control inputs: alone on a NoOp, and after data inputs.
+  NoOp(root.WithOpName("group").WithControlDependencies(std::vector<Output>{x, training}));
+  Identity(s.WithOpName("after_init").WithControlDependencies(std::vector<Output>{count}), x);
   return root;
 }
 
