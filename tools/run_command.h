@@ -17,8 +17,12 @@ inline constexpr absl::string_view kRunUsage =
 inline constexpr absl::string_view kRunSummary =
     "run a graph file on .npy inputs; print the fetched tensors or save them as .npy";
 
+// Values printed per dimension of a fetched tensor; longer dimensions show
+// their first and last values around "...".
+inline constexpr int kRunPreviewPerDim = 8;
+
 // The flags `sluice run` reads (defined in run_command.cc). feed, fetch and
-// target may repeat; their values accumulate.
+// target may repeat, and take comma-separated lists; their values accumulate.
 const std::vector<absl::string_view>& RunFlagNames();
 
 struct RunCommandOptions {
@@ -30,12 +34,15 @@ struct RunCommandOptions {
 };
 
 // Builds the options from the positional arguments and the flag values; every
-// error is a usage error with a one-line message.
+// error is a usage error with a one-line message (no GRAPH, a --feed without
+// '=', an empty name, nothing to fetch or run, two fetches that would be saved
+// to the same file).
 absl::StatusOr<RunCommandOptions> RunOptionsFromCommandLine(const std::vector<std::string>& args);
 
 // Loads the graph and the feeds, runs once, writes the fetches to out_dir when
-// set, and returns the text to print. Errors name the file, node or flag at
-// fault; on an error no output file is written.
+// set, and returns the text to print. The variables the run reads start from
+// their initializers (a graph file holds no trained values). Errors name the
+// file, node or flag at fault; on an error no output file is left behind.
 absl::StatusOr<std::string> RunGraphFile(const RunCommandOptions& options);
 
 // The file a fetch is saved to: its name with '/' and ':' made '_', plus .npy.
