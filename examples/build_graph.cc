@@ -13,6 +13,7 @@
 #include "graph/ops/nn.h"
 #include "graph/ops/random.h"
 #include "graph/ops/state.h"
+#include "runtime/npy.h"
 
 namespace {
 
@@ -48,18 +49,36 @@ absl::Status BuildAndSave(const std::string& path) {
   return SaveGraph(*root.graph(), path);
 }
 
+// A few made-up 28x28 "images" (a bright square at a different place in
+// each) and labels, to feed the graph with `sluice run`.
+absl::Status WriteSampleInputs(const std::string& dir) {
+  constexpr int64_t kImages = 4;
+  Tensor images = Tensor::Zeros(DType::kF32, Shape{kImages, 784});
+  for (int64_t i = 0; i < kImages; ++i) {
+    for (int r = 0; r < 8; ++r) {
+      for (int c = 0; c < 8; ++c) images.data<float>()[i * 784 + (4 + 5 * i + r) * 28 + 6 + c] = 1;
+    }
+  }
+  absl::Status s = WriteNpy(images, dir + "/images.npy");
+  if (!s.ok()) return s;
+  return WriteNpy(Tensor::FromVector<int64_t>({0, 1, 2, 3}), dir + "/labels.npy");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::string out = "mlp.pbtxt";
+  std::string inputs_dir;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--out" && i + 1 < argc) {
       out = argv[++i];
     } else if (arg.rfind("--out=", 0) == 0) {
       out = arg.substr(6);
+    } else if (arg == "--inputs" && i + 1 < argc) {
+      inputs_dir = argv[++i];
     } else {
-      std::fprintf(stderr, "example_build_graph: unknown argument '%s' (usage: --out PATH)\n",
+      std::fprintf(stderr, "example_build_graph: unknown argument '%s' (usage: --out PATH [--inputs DIR])\n",
                    arg.c_str());
       return 2;
     }
@@ -70,5 +89,13 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::printf("wrote %s\n", out.c_str());
+  if (!inputs_dir.empty()) {
+    status = WriteSampleInputs(inputs_dir);
+    if (!status.ok()) {
+      std::fprintf(stderr, "example_build_graph: %s\n", std::string(status.message()).c_str());
+      return 1;
+    }
+    std::printf("wrote %s/images.npy and %s/labels.npy\n", inputs_dir.c_str(), inputs_dir.c_str());
+  }
   return 0;
 }
