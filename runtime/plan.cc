@@ -272,7 +272,12 @@ absl::StatusOr<std::unique_ptr<Plan>> Plan::Compile(const Graph& graph, const Pl
   for (const Output& f : fetches) {
     auto it = mapped.find(f);
     const Output out = it != mapped.end() ? it->second : Output(node_map[f.node->id()], f.index);
-    plan->fetch_slots_.push_back(slot_of[out.node->id()][out.index]);
+    const int slot = slot_of[out.node->id()][out.index];
+    plan->fetch_slots_.push_back(slot);
+    const auto& fresh = plan->fresh_fetch_slots_;
+    if (plan->slots_[slot].offset >= 0 && std::find(fresh.begin(), fresh.end(), slot) == fresh.end()) {
+      plan->fresh_fetch_slots_.push_back(slot);
+    }
   }
   // One frame up front, so the first execution allocates nothing more.
   std::lock_guard<std::mutex> lock(plan->frames_mu_);
@@ -416,6 +421,7 @@ absl::StatusOr<std::vector<Tensor>> Plan::Execute(absl::Span<const Tensor> feeds
                                                   ThreadPool* pool) const {
   std::unique_ptr<Frame> frame = AcquireFrame();
   for (size_t i = 0; i < feeds.size(); ++i) frame->tensors[feed_slots_[i]] = feeds[i];
+  for (int slot : fresh_fetch_slots_) frame->tensors[slot] = Tensor(slots_[slot].dtype, slots_[slot].shape);
   const bool trace = options != nullptr && options->trace && metadata != nullptr;
   absl::Status status = pool != nullptr && !trace ? RunParallel(*frame, *pool)
                                                   : RunSequential(*frame, trace ? metadata : nullptr);
@@ -432,11 +438,15 @@ absl::StatusOr<std::vector<Tensor>> Plan::Execute(absl::Span<const Tensor> feeds
         results.clear();
         break;
       }
-      results.push_back(value.Clone());
+      const bool fresh = std::find(fresh_fetch_slots_.begin(), fresh_fetch_slots_.end(),
+                                   fetch_slots_[i]) != fresh_fetch_slots_.end();
+      results.push_back(fresh ? value : value.Clone());
     }
   }
-  // Drop references to the caller's feeds before the frame goes back.
+  // Drop references to the caller's feeds and results before the frame goes
+  // back.
   for (int slot : feed_slots_) frame->tensors[slot] = Tensor();
+  for (int slot : fresh_fetch_slots_) frame->tensors[slot] = Tensor();
   ReleaseFrame(std::move(frame));
   if (!status.ok()) return status;
   return results;

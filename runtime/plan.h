@@ -95,6 +95,10 @@ class Plan {
   std::vector<Slot> slots_;
   std::vector<int> feed_slots_;
   std::vector<int> fetch_slots_;
+  // Fetched slots a kernel writes (not forwarded, not fed): each execution
+  // gives them a new buffer that goes to the caller as is, instead of a
+  // copy out of the reused arena.
+  std::vector<int> fresh_fetch_slots_;
   int64_t arena_bytes_ = 0;
 
   // A plain mutex: held for a push or pop on every run, where Abseil's
