@@ -28,25 +28,6 @@ using KernelOr = absl::StatusOr<std::unique_ptr<OpKernel>>;
 
 const std::vector<DType> kAll(std::begin(kAllDTypes), std::end(kAllDTypes));
 
-int64_t IndexAt(const Tensor& t, int64_t i) {
-  switch (t.dtype()) {
-    case DType::kI32:
-      return t.data<int32_t>()[i];
-    case DType::kI64:
-      return t.data<int64_t>()[i];
-    case DType::kU8:
-      return t.data<uint8_t>()[i];
-    default:
-      return static_cast<int64_t>(t.ElementAsDouble(i));
-  }
-}
-
-// The value of input `i` when the graph knows it (a Const), else null.
-const Tensor* KnownInput(const KernelInit& init, int i) {
-  const Output in = init.node.input(i);
-  return in.node->output_value(in.index);
-}
-
 absl::Status CheckCopyRank(const Shape& shape) {
   if (shape.rank() > kMaxCopyRank) {
     return absl::UnimplementedError(absl::StrCat("array kernels support rank up to ", kMaxCopyRank,
@@ -158,7 +139,7 @@ absl::Status PlanTranspose(const CopyArgs& a, CopyPiece* piece) {
   RowMajorStrides(a.input.dims(), in_strides.data());
   uint32_t seen = 0;
   for (int i = 0; i < rank; ++i) {
-    const int64_t p = IndexAt(perm, i);
+    const int64_t p = IndexValueAt(perm, i);
     if (p < 0 || p >= rank || ((seen >> p) & 1)) {
       return absl::InvalidArgumentError(
           absl::StrCat("perm is not a permutation of [0, ", rank, "): entry ", i, " is ", p));
@@ -187,12 +168,12 @@ absl::Status PlanSlice(const CopyArgs& a, CopyPiece* piece) {
   piece->src_offset = 0;
   for (int i = 0; i < rank; ++i) {
     const int64_t dim = a.input.dim(i);
-    const int64_t b = IndexAt(begin, i);
-    int64_t s = IndexAt(size, i);
+    const int64_t b = IndexValueAt(begin, i);
+    int64_t s = IndexValueAt(size, i);
     if (s == -1) s = dim - b;
     if (b < 0 || b > dim || s < 0 || b + s > dim) {
       return absl::InvalidArgumentError(
-          absl::StrCat("begin[", i, "] = ", b, " and size[", i, "] = ", IndexAt(size, i),
+          absl::StrCat("begin[", i, "] = ", b, " and size[", i, "] = ", IndexValueAt(size, i),
                        " do not fit dimension ", i, " of input ", a.input.ToString()));
     }
     out_dims[i] = s;
@@ -249,10 +230,10 @@ absl::Status PlanStridedSlice(const CopyArgs& a, CopyPiece* piece) {
           "the slice spec indexes more dimensions than input ", a.input.ToString(), " has"));
     }
     const int64_t dim = a.input.dim(full);
-    const int64_t s = IndexAt(strides, i);
+    const int64_t s = IndexValueAt(strides, i);
     if (s == 0) return absl::InvalidArgumentError(absl::StrCat("strides[", i, "] is 0"));
     if (Bit(m.shrink, i)) {
-      const int64_t b = IndexAt(begin, i);
+      const int64_t b = IndexValueAt(begin, i);
       const int64_t index = b < 0 ? b + dim : b;
       if (index < 0 || index >= dim) {
         return absl::InvalidArgumentError(
@@ -268,7 +249,7 @@ absl::Status PlanStridedSlice(const CopyArgs& a, CopyPiece* piece) {
       const int64_t high = s > 0 ? dim : dim - 1;
       auto canonical = [&](const Tensor& values, int64_t mask, bool is_end) {
         if (Bit(mask, i)) return (s > 0) == is_end ? high : low;
-        const int64_t v = IndexAt(values, i);
+        const int64_t v = IndexValueAt(values, i);
         return std::clamp(v < 0 ? v + dim : v, low, high);
       };
       const int64_t b = canonical(begin, m.begin, false);
@@ -313,8 +294,8 @@ absl::Status PlanPad(const CopyArgs& a, CopyPiece* piece) {
   RowMajorStrides(a.input.dims(), in_strides.data());
   bool padded = false;
   for (int i = 0; i < rank; ++i) {
-    const int64_t before = IndexAt(paddings, 2 * i);
-    const int64_t after = IndexAt(paddings, 2 * i + 1);
+    const int64_t before = IndexValueAt(paddings, 2 * i);
+    const int64_t after = IndexValueAt(paddings, 2 * i + 1);
     if (before < 0 || after < 0) {
       return absl::InvalidArgumentError(
           absl::StrCat("paddings[", i, "] = [", before, ",", after, "] must be non-negative"));
@@ -326,7 +307,7 @@ absl::Status PlanPad(const CopyArgs& a, CopyPiece* piece) {
   RETURN_IF_ERROR(CheckOutputShape(dims, a.output));
   RowMajorStrides(dims, out_strides.data());
   piece->dst_offset = 0;
-  for (int i = 0; i < rank; ++i) piece->dst_offset += IndexAt(paddings, 2 * i) * out_strides[i];
+  for (int i = 0; i < rank; ++i) piece->dst_offset += IndexValueAt(paddings, 2 * i) * out_strides[i];
   piece->zero_fill = padded;
   return MakePlan(a.elem_size, a.input.dims(), absl::MakeSpan(in_strides.data(), rank),
                   absl::MakeSpan(out_strides.data(), rank), &piece->plan);
@@ -442,7 +423,7 @@ KernelOr MakeCopy(const KernelInit& init, CopyPlanner planner, int num_index_inp
   CopyArgs args{in, out, elem_size, masks, {}};
   bool known = true;
   for (int i = 0; i < num_index_inputs; ++i) {
-    args.index[i] = KnownInput(init, 1 + i);
+    args.index[i] = init.input_value(1 + i);
     known = known && args.index[i] != nullptr;
   }
   std::optional<CopyPiece> piece;
@@ -495,7 +476,7 @@ absl::Status CheckPieceShape(const Shape& piece, const Shape& whole, int axis) {
 }
 
 absl::StatusOr<int> AxisOf(const Tensor& axis, int rank) {
-  const int64_t v = IndexAt(axis, 0);
+  const int64_t v = IndexValueAt(axis, 0);
   if (v < -rank || v >= rank) {
     return absl::InvalidArgumentError(absl::StrCat("axis ", v, " is out of range for rank ", rank));
   }
@@ -548,7 +529,7 @@ KernelOr MakeConcat(const KernelInit& init) {
   for (int i = 1; i < init.num_inputs(); ++i) shapes.push_back(init.input_shape(i));
   const int elem_size = DTypeSize(init.output_dtype(0));
   std::vector<CopyPiece> pieces;
-  if (const Tensor* axis_value = KnownInput(init, 0)) {
+  if (const Tensor* axis_value = init.input_value(0)) {
     ASSIGN_OR_RETURN(const int axis, AxisOf(*axis_value, out.rank()));
     int64_t offset = 0;
     for (const Shape& s : shapes) {
@@ -602,7 +583,7 @@ KernelOr MakeSplit(const KernelInit& init) {
   const Shape& in = init.input_shape(1);
   const int elem_size = DTypeSize(init.input_dtype(1));
   std::vector<CopyPiece> pieces;
-  if (const Tensor* axis_value = KnownInput(init, 0)) {
+  if (const Tensor* axis_value = init.input_value(0)) {
     ASSIGN_OR_RETURN(const int axis, AxisOf(*axis_value, in.rank()));
     int64_t offset = 0;
     for (int i = 0; i < init.node.num_outputs(); ++i) {
@@ -673,7 +654,7 @@ class GatherKernel final : public OpKernel {
     if (layout_.has_value()) {
       g = *layout_;
     } else {
-      ASSIGN_OR_RETURN(g, PlanGather(params_, indices_, IndexAt(ctx.input(2), 0), batch_dims_));
+      ASSIGN_OR_RETURN(g, PlanGather(params_, indices_, IndexValueAt(ctx.input(2), 0), batch_dims_));
       if (g.batch * g.outer * g.m * g.inner != ctx.output(0).num_elements()) {
         return absl::InvalidArgumentError(absl::StrCat(
             "gathering from ", params_.ToString(), " with indices ", indices_.ToString(),
@@ -720,8 +701,8 @@ KernelOr MakeGather(const KernelInit& init) {
   const Shape& indices = init.input_shape(1);
   const int64_t batch_dims = init.attr("batch_dims").i();
   std::optional<GatherLayout> layout;
-  if (const Tensor* axis = KnownInput(init, 2)) {
-    ASSIGN_OR_RETURN(layout, PlanGather(params, indices, IndexAt(*axis, 0), batch_dims));
+  if (const Tensor* axis = init.input_value(2)) {
+    ASSIGN_OR_RETURN(layout, PlanGather(params, indices, IndexValueAt(*axis, 0), batch_dims));
   }
   const int elem_size = DTypeSize(init.input_dtype(0));
   if (init.input_dtype(1) == DType::kI32) {

@@ -63,29 +63,12 @@ const std::vector<DType> kNumeric = {DType::kF32, DType::kF64, DType::kF16, DTyp
 // ---------------------------------------------------------------------------
 // Index values of inputs (axes), known while building or read at run time.
 
-int64_t IndexAt(const Tensor& t, int64_t i) {
-  switch (t.dtype()) {
-    case DType::kI32:
-      return t.data<int32_t>()[i];
-    case DType::kI64:
-      return t.data<int64_t>()[i];
-    default:
-      return static_cast<int64_t>(t.ElementAsDouble(i));
-  }
-}
-
-// The value of input `i` when the graph knows it (a Const), else null.
-const Tensor* KnownInput(const KernelInit& init, int i) {
-  const Output in = init.node.input(i);
-  return in.node->output_value(in.index);
-}
-
 // The reduced axes of `axes` (scalar or vector) as a mask over `rank` dims.
 absl::StatusOr<uint64_t> AxesMask(const Tensor& axes, const Shape& in) {
   const int rank = in.rank();
   uint64_t mask = 0;
   for (int64_t k = 0; k < axes.num_elements(); ++k) {
-    const int64_t v = IndexAt(axes, k);
+    const int64_t v = IndexValueAt(axes, k);
     if (v < -rank || v >= rank) {
       return absl::InvalidArgumentError(absl::StrCat(
           "reduction axis ", v, " is out of range for input of shape ", in.ToString()));
@@ -575,7 +558,7 @@ KernelOr MakeReduce(const KernelInit& init) {
         absl::StrCat("reductions support rank up to ", kMaxInputRank, ", got ", in.ToString()));
   }
   std::optional<ReduceLayout> layout;
-  if (const Tensor* axes = KnownInput(init, 1)) {
+  if (const Tensor* axes = init.input_value(1)) {
     ASSIGN_OR_RETURN(const uint64_t mask, AxesMask(*axes, in));
     layout.emplace();
     RETURN_IF_ERROR(PlanReduce(in, mask, &*layout));
@@ -692,7 +675,7 @@ class ArgMaxKernel final : public OpKernel {
     if (layout_.has_value()) {
       layout = *layout_;
     } else {
-      ASSIGN_OR_RETURN(layout, PlanArgMax(input_shape_, IndexAt(ctx.input(1), 0)));
+      ASSIGN_OR_RETURN(layout, PlanArgMax(input_shape_, IndexValueAt(ctx.input(1), 0)));
       if (layout.outer * layout.inner != ctx.output(0).num_elements()) {
         return absl::InvalidArgumentError(absl::StrCat(
             "ArgMax of ", input_shape_.ToString(), " gives ", layout.outer * layout.inner,
@@ -712,8 +695,8 @@ class ArgMaxKernel final : public OpKernel {
 KernelOr MakeArgMax(const KernelInit& init) {
   const Shape& in = init.input_shape(0);
   std::optional<ArgLayout> layout;
-  if (const Tensor* dimension = KnownInput(init, 1)) {
-    ASSIGN_OR_RETURN(layout, PlanArgMax(in, IndexAt(*dimension, 0)));
+  if (const Tensor* dimension = init.input_value(1)) {
+    ASSIGN_OR_RETURN(layout, PlanArgMax(in, IndexValueAt(*dimension, 0)));
   }
   const DType index_type = init.attr("output_type").dtype();
   return VisitDType(init.input_dtype(0), [&]<typename T>() -> KernelOr {

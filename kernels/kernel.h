@@ -40,7 +40,23 @@ struct KernelInit {
   const Shape& output_shape(int i) const { return node.output_shape(i); }
   DType output_dtype(int i) const { return node.output_dtype(i); }
   const AttrValue& attr(absl::string_view name) const { return node.attr(name); }
+  // The value of input i when the graph knows it while compiling (a Const or
+  // a folded shape computation), else null.
+  const Tensor* input_value(int i) const {
+    const Output in = node.input(i);
+    return in.node->output_value(in.index);
+  }
 };
+
+// Element i of an integer tensor (axes, indices, shapes) as int64.
+inline int64_t IndexValueAt(const Tensor& t, int64_t i) {
+  switch (t.dtype()) {
+    case DType::kI32: return t.data<int32_t>()[i];
+    case DType::kI64: return t.data<int64_t>()[i];
+    case DType::kU8: return t.data<uint8_t>()[i];
+    default: return static_cast<int64_t>(t.ElementAsDouble(i));
+  }
+}
 
 // Mutable per-frame state of a kernel, e.g. oneDNN memory objects and
 // argument maps bound to one frame's buffers. A plan keeps one state per

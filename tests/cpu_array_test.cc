@@ -26,51 +26,8 @@ using Catch::Matchers::Contains;
 using testing::CompareTensors;
 using testing::RandomTensor;
 using testing::RunCpuKernel;
+using testing::RunWithFedInputs;
 
-// Runs `op` like RunCpuKernel, except that the inputs listed in `fed` come
-// from Placeholders, so their values are unknown when the kernel is made;
-// the outputs are allocated with `output_shapes`.
-absl::StatusOr<std::vector<Tensor>> RunWithFedInputs(const std::string& op,
-                                                     const std::vector<Tensor>& inputs,
-                                                     const std::vector<int>& fed,
-                                                     const AttrMap& attrs,
-                                                     const std::vector<Shape>& output_shapes) {
-  Graph graph;
-  NodeSpec spec;
-  spec.name = "node";
-  spec.op = op;
-  spec.attrs = attrs;
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    const bool is_fed = std::find(fed.begin(), fed.end(), static_cast<int>(i)) != fed.end();
-    NodeSpec c;
-    c.name = absl::StrCat("input_", i);
-    c.op = is_fed ? "Placeholder" : "Const";
-    c.attrs = {{"dtype", inputs[i].dtype()}};
-    c.attrs[is_fed ? "shape" : "value"] =
-        is_fed ? AttrValue(inputs[i].shape()) : AttrValue(inputs[i]);
-    auto n = graph.AddNode(std::move(c));
-    if (!n.ok()) return n.status();
-    spec.inputs.emplace_back(*n, 0);
-  }
-  auto node = graph.AddNode(std::move(spec));
-  if (!node.ok()) return node.status();
-  VariableStore variables;
-  KernelInit init{**node, DeviceType::kCpu, &variables, 1, 1};
-  auto kernel = GlobalKernelRegistry().CreateKernel(init);
-  if (!kernel.ok()) return kernel.status();
-  std::vector<Tensor> outputs;
-  for (size_t i = 0; i < output_shapes.size(); ++i) {
-    outputs.emplace_back((*node)->output_dtype(static_cast<int>(i)), output_shapes[i]);
-  }
-  std::vector<const Tensor*> in_ptrs;
-  for (const Tensor& t : inputs) in_ptrs.push_back(&t);
-  std::vector<Tensor*> out_ptrs;
-  for (Tensor& t : outputs) out_ptrs.push_back(&t);
-  auto state = (*kernel)->CreateState();
-  absl::Status status = (*kernel)->Compute(KernelContext{in_ptrs, out_ptrs, state.get()});
-  if (!status.ok()) return status;
-  return outputs;
-}
 
 // Every dtype, for ops that move bytes.
 const std::vector<DType> kSomeDTypes = {DType::kF32, DType::kF64, DType::kF16,

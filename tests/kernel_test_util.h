@@ -21,6 +21,15 @@ absl::StatusOr<std::vector<Tensor>> RunCpuKernel(const std::string& op,
                                                  const std::vector<Tensor>& inputs,
                                                  const AttrMap& attrs = {});
 
+// Like RunCpuKernel, except that the inputs listed in `fed` come from
+// Placeholders, so their values are unknown when the kernel is made (the
+// kernel must read them at run time); outputs get `output_shapes`.
+absl::StatusOr<std::vector<Tensor>> RunWithFedInputs(const std::string& op,
+                                                     const std::vector<Tensor>& inputs,
+                                                     const std::vector<int>& fed,
+                                                     const AttrMap& attrs,
+                                                     const std::vector<Shape>& output_shapes);
+
 // Uniform values in [lo, hi) (integers: whole numbers in that range; bool:
 // true with probability 1/2), reproducible from `seed`.
 Tensor RandomTensor(DType dtype, const Shape& shape, uint64_t seed, double lo = -1.0,
