@@ -8,10 +8,11 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config
   libprotobuf-dev protobuf-compiler
   libabsl-dev
-  libdnnl-dev
+  libdnnl-dev ocl-icd-opencl-dev   # oneDNN's CMake config looks for OpenCL
   catch2
   zlib1g-dev
   libbenchmark-dev
+  dataset-fashion-mnist   # /usr/share/datasets/fashion-mnist: examples, demo, training tests
 )
 
 missing=()
@@ -32,7 +33,7 @@ fi
 
 build_dir=${SLUICE_BUILD_DIR:-build}
 build_type=${SLUICE_BUILD_TYPE:-Release}
-if [[ ! -f $build_dir/CMakeCache.txt ]]; then
+if [[ ! -f $build_dir/build.ninja ]]; then  # a failed configure leaves a cache but no build.ninja
   cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE="$build_type" ${SLUICE_CMAKE_ARGS:-} >/dev/null
 fi
 echo "setup: configured $build_dir ($build_type)"

@@ -3,6 +3,10 @@
 #include "graph/ops/math.h"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
+#include <optional>
+#include <type_traits>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -15,15 +19,24 @@
 namespace sluice {
 namespace {
 
+// "true"/"false" for messages (StrCat would print a bool as 1 or 0).
+const char* BoolName(bool b) { return b ? "true" : "false"; }
+
 absl::Status AddNShape(InferenceContext& c) {
   Shape merged = c.input_shape(0);
   for (int i = 1; i < c.num_inputs(); ++i) {
     auto m = merged.Merge(c.input_shape(i));
-    if (!m.ok()) {
-      return c.Error("inputs must have the same shape: ", c.input_shape(0).ToString(), " vs ",
-                     c.input_shape(i).ToString(), " (input ", i, ")");
+    if (m.ok()) {
+      merged = *m;
+      continue;
     }
-    merged = *m;
+    // Dims and ranks merge one by one, so some single earlier input conflicts
+    // with input i; naming it shows the user two shapes they actually passed.
+    int earlier = 0;
+    while (c.input_shape(earlier).IsCompatibleWith(c.input_shape(i))) ++earlier;
+    return c.Error("inputs must have the same shape: input ", earlier, " is ",
+                   c.input_shape(earlier).ToString(), " but input ", i, " is ",
+                   c.input_shape(i).ToString());
   }
   c.set_output(0, merged);
   return absl::OkStatus();
@@ -41,8 +54,10 @@ absl::Status MatMulShape(InferenceContext& c) {
   const int64_t kb = b.unknown_rank() ? kUnknownDim : b.dim(tb ? 1 : 0);
   const int64_t n = b.unknown_rank() ? kUnknownDim : b.dim(tb ? 0 : 1);
   if (ka >= 0 && kb >= 0 && ka != kb) {
-    return c.Error("inner dimensions differ: ", a.ToString(), " vs ", b.ToString(),
-                   ta || tb ? absl::StrCat(" (transpose_a=", ta, ", transpose_b=", tb, ")") : "");
+    return c.Error(
+        "inner dimensions differ: ", a.ToString(), " vs ", b.ToString(),
+        ta || tb ? absl::StrCat(" (transpose_a=", BoolName(ta), ", transpose_b=", BoolName(tb), ")")
+                 : "");
   }
   c.set_output(0, Shape{m, n});
   return absl::OkStatus();
@@ -53,6 +68,7 @@ absl::Status BatchMatMulShape(InferenceContext& c) {
   RETURN_IF_ERROR(c.CheckRankAtLeast(1, 2));
   const Shape& x = c.input_shape(0);
   const Shape& y = c.input_shape(1);
+  // Without both ranks the number of broadcast batch dims is unknown.
   if (x.unknown_rank() || y.unknown_rank()) return absl::OkStatus();
   const bool adj_x = c.GetBool("adj_x");
   const bool adj_y = c.GetBool("adj_y");
@@ -62,10 +78,13 @@ absl::Status BatchMatMulShape(InferenceContext& c) {
   const int64_t ky = y.dim(adj_y ? ry - 1 : ry - 2);
   const int64_t n = y.dim(adj_y ? ry - 2 : ry - 1);
   if (kx >= 0 && ky >= 0 && kx != ky) {
-    return c.Error("inner dimensions differ: ", x.ToString(), " vs ", y.ToString());
+    return c.Error("inner dimensions differ: ", x.ToString(), " vs ", y.ToString(),
+                   adj_x || adj_y
+                       ? absl::StrCat(" (adj_x=", BoolName(adj_x), ", adj_y=", BoolName(adj_y), ")")
+                       : "");
   }
-  auto batch = BroadcastShapes(Shape(x.dims().subspan(0, rx - 2)),
-                               Shape(y.dims().subspan(0, ry - 2)));
+  auto batch =
+      BroadcastShapes(Shape(x.dims().subspan(0, rx - 2)), Shape(y.dims().subspan(0, ry - 2)));
   if (!batch.ok()) {
     return c.Error("batch dimensions cannot be broadcast: ", x.ToString(), " vs ", y.ToString());
   }
@@ -76,26 +95,33 @@ absl::Status BatchMatMulShape(InferenceContext& c) {
   return absl::OkStatus();
 }
 
-// Reads and checks the axes of a reduction or ArgMax; nullopt when unknown.
-absl::StatusOr<std::optional<std::vector<int>>> ReductionAxes(InferenceContext& c, int input,
-                                                              int rank) {
-  const Shape& axes_shape = c.input_shape(input);
-  if (axes_shape.rank() > 1) {
-    return c.Error(c.InputName(input), " must be a scalar or a vector, got ",
-                   axes_shape.ToString());
-  }
+// Reads the axes of a reduction (`what` = "reduction axis") or ArgMax
+// ("dimension") from input `input`, normalised against input 0's rank.
+// nullopt when the values, or the rank they refer to, are unknown; values
+// repeated literally are rejected even then.
+absl::StatusOr<std::optional<std::vector<int>>> ReadAxes(InferenceContext& c, int input,
+                                                         absl::string_view what) {
+  const Shape& in = c.input_shape(0);
   auto values = c.IntValuesOfInput(input);
-  if (!values.has_value() || rank < 0) return std::optional<std::vector<int>>();
+  if (!values.has_value()) return std::optional<std::vector<int>>();
+  const auto repeated = [&](int64_t v) {
+    return c.Error(what, " ", v, " is repeated in [", absl::StrJoin(*values, ","), "]");
+  };
+  if (in.unknown_rank()) {
+    for (size_t i = 0; i < values->size(); ++i) {
+      if (std::find(values->begin(), values->begin() + i, (*values)[i]) != values->begin() + i) {
+        return repeated((*values)[i]);
+      }
+    }
+    return std::optional<std::vector<int>>();
+  }
   std::vector<int> axes;
   for (int64_t v : *values) {
-    auto axis = CanonicalAxis(v, rank);
+    auto axis = CanonicalAxis(v, in.rank());
     if (!axis.ok()) {
-      return c.Error("reduction axis ", v, " is out of range for input of shape ",
-                     c.input_shape(0).ToString());
+      return c.Error(what, " ", v, " is out of range for input of shape ", in.ToString());
     }
-    if (std::find(axes.begin(), axes.end(), *axis) != axes.end()) {
-      return c.Error("reduction axis ", v, " is repeated in [", absl::StrJoin(*values, ","), "]");
-    }
+    if (std::find(axes.begin(), axes.end(), *axis) != axes.end()) return repeated(v);
     axes.push_back(*axis);
   }
   return std::optional<std::vector<int>>(axes);
@@ -103,33 +129,60 @@ absl::StatusOr<std::optional<std::vector<int>>> ReductionAxes(InferenceContext& 
 
 absl::Status ReductionShape(InferenceContext& c) {
   const Shape& in = c.input_shape(0);
+  const Shape& axes_shape = c.input_shape(1);
   const bool keep_dims = c.GetBool("keep_dims");
-  ASSIGN_OR_RETURN(auto axes, ReductionAxes(c, 1, in.rank()));
-  if (!axes.has_value()) {
-    c.set_output(0, keep_dims && !in.unknown_rank() ? Shape::Unknown(in.rank())
-                                                    : Shape::UnknownRank());
+  if (axes_shape.rank() > 1) {
+    return c.Error("reduction_indices must be a scalar or a vector, got ", axes_shape.ToString());
+  }
+  ASSIGN_OR_RETURN(auto axes, ReadAxes(c, 1, "reduction axis"));
+  if (axes.has_value()) {
+    Shape out;
+    for (int d = 0; d < in.rank(); ++d) {
+      const bool reduced = std::find(axes->begin(), axes->end(), d) != axes->end();
+      if (!reduced) {
+        out.AddDim(in.dim(d));
+      } else if (keep_dims) {
+        out.AddDim(1);
+      }
+    }
+    c.set_output(0, out);
     return absl::OkStatus();
   }
-  Shape out;
-  for (int d = 0; d < in.rank(); ++d) {
-    const bool reduced = std::find(axes->begin(), axes->end(), d) != axes->end();
-    if (!reduced) {
-      out.AddDim(in.dim(d));
-    } else if (keep_dims) {
-      out.AddDim(1);
-    }
+  if (in.unknown_rank()) {
+    c.set_output(0, Shape::UnknownRank());
+    return absl::OkStatus();
   }
-  c.set_output(0, out);
+  // Which axes is unknown, but how many may be known; they must be distinct
+  // valid axes, so that count fixes the output rank.
+  const int64_t count = axes_shape.rank() == 0   ? 1
+                        : axes_shape.rank() == 1 ? axes_shape.dim(0)
+                                                 : kUnknownDim;
+  if (count > in.rank()) {
+    return c.Error("reduction_indices of shape ", axes_shape.ToString(),
+                   " names more axes than the input of shape ", in.ToString(), " has");
+  }
+  if (count == 0) {
+    c.set_output(0, in);
+  } else if (keep_dims) {
+    // A dim of 1 stays 1 whether reduced or not.
+    Shape out = Shape::Unknown(in.rank());
+    for (int d = 0; d < in.rank(); ++d) {
+      if (count == in.rank() || in.dim(d) == 1) out.set_dim(d, 1);
+    }
+    c.set_output(0, out);
+  } else if (count > 0) {
+    c.set_output(0, Shape::Unknown(in.rank() - static_cast<int>(count)));
+  } else {
+    c.set_output(0, Shape::UnknownRank());
+  }
   return absl::OkStatus();
 }
 
 absl::Status ArgMaxShape(InferenceContext& c) {
   const Shape& in = c.input_shape(0);
   RETURN_IF_ERROR(c.CheckRankAtLeast(0, 1));
-  if (c.input_shape(1).rank() > 0) {
-    return c.Error("dimension must be a scalar, got ", c.input_shape(1).ToString());
-  }
-  ASSIGN_OR_RETURN(auto axes, ReductionAxes(c, 1, in.rank()));
+  RETURN_IF_ERROR(c.CheckRank(1, 0));
+  ASSIGN_OR_RETURN(auto axes, ReadAxes(c, 1, "dimension"));
   if (!axes.has_value()) {
     c.set_output(0, in.unknown_rank() ? Shape::UnknownRank() : Shape::Unknown(in.rank() - 1));
     return absl::OkStatus();
@@ -144,7 +197,7 @@ absl::Status ArgMaxShape(InferenceContext& c) {
 
 absl::Status SelectShape(InferenceContext& c) {
   auto te = BroadcastShapes(c.input_shape(1), c.input_shape(2));
-  if (!te.ok()) return c.Error(te.status().message());
+  if (!te.ok()) return c.Error("t and e: ", te.status().message());
   auto all = BroadcastShapes(c.input_shape(0), *te);
   if (!all.ok()) return c.Error("condition: ", all.status().message());
   c.set_output(0, *all);
@@ -172,10 +225,9 @@ void RegisterUnary(OpRegistry& r, const char* name, const char* types) {
 }  // namespace
 
 void RegisterMathOps(OpRegistry& r) {
-  for (const char* name : {"Add", "Sub", "Mul", "Div", "Maximum", "Minimum"}) {
+  for (const char* name : {"Add", "Sub", "Mul", "Div", "Pow", "Maximum", "Minimum"}) {
     RegisterBinary(r, name, "T: {numeric}", true);
   }
-  RegisterBinary(r, "Pow", "T: {floating, i32, i64}", true);
   r.Register(OpDefBuilder("AddN")
                  .Input("inputs: N * T")
                  .Output("sum: T")
@@ -231,11 +283,8 @@ void RegisterMathOps(OpRegistry& r) {
     RegisterBinary(r, name, "T: {numeric}", false, "bool");
   }
   for (const char* name : {"LogicalAnd", "LogicalOr"}) {
-    r.Register(OpDefBuilder(name)
-                   .Input("x: bool")
-                   .Input("y: bool")
-                   .Output("z: bool")
-                   .SetShapeFn(shape_fns::BroadcastBinary));
+    r.Register(OpDefBuilder(name).Input("x: bool").Input("y: bool").Output("z: bool").SetShapeFn(
+        shape_fns::BroadcastBinary));
   }
   r.Register(OpDefBuilder("LogicalNot")
                  .Input("x: bool")
@@ -307,11 +356,11 @@ Output BatchMatMul(const Scope& scope, Output x, Output y, const BatchMatMulOpti
   return AddOp(scope, "BatchMatMul", {x, y}, {{"adj_x", options.adj_x}, {"adj_y", options.adj_y}});
 }
 
-#define SLUICE_REDUCE_BUILDER(Name)                                                        \
+#define SLUICE_REDUCE_BUILDER(Name)                                                           \
   Output Name(const Scope& scope, Output input, IntsArg axes, const ReduceOptions& options) { \
-    if (!scope.ok() || !input.valid()) return Output();                                    \
-    return AddOp(scope, #Name, {input, axes.ToOutput(scope, "axes")},                      \
-                 {{"keep_dims", options.keep_dims}});                                      \
+    if (!scope.ok() || !input.valid()) return Output();                                       \
+    return AddOp(scope, #Name, {input, axes.ToOutput(scope, "axes")},                         \
+                 {{"keep_dims", options.keep_dims}});                                         \
   }
 SLUICE_REDUCE_BUILDER(Sum)
 SLUICE_REDUCE_BUILDER(Mean)
@@ -325,7 +374,8 @@ Output ArgMax(const Scope& scope, Output input, Output dimension, DType output_t
 }
 Output ArgMax(const Scope& scope, Output input, int64_t dimension, DType output_type) {
   if (!scope.ok() || !input.valid()) return Output();
-  return ArgMax(scope, input, Const(scope.NewSubScope("dimension"), static_cast<int32_t>(dimension)),
+  return ArgMax(scope, input,
+                Const(scope.NewSubScope("dimension"), static_cast<int32_t>(dimension)),
                 output_type);
 }
 
@@ -338,21 +388,42 @@ Output Cast(const Scope& scope, Output x, DType to) {
 }
 
 namespace {
-// A scalar of `like`'s dtype holding `value`, next to `like`.
-Output ScalarLike(Output like, float value) {
+// A scalar of `like`'s dtype holding `value`, next to `like`. For an integer
+// or bool `like`, a value that does not convert exactly (0.5, or 300 for u8)
+// is an error rather than a silent truncation. `op` is the operator, for the
+// message.
+Output ScalarLike(Output like, float value, absl::string_view op) {
   Scope s = ScopeOf(like);
-  Tensor t = Tensor::Scalar(value);
-  if (like.dtype() != DType::kF32) {
-    t = Tensor(like.dtype(), Shape{});
-    VisitDType(like.dtype(), [&]<typename T>() {
-      if constexpr (std::is_same_v<T, Half>) {
-        t.data<T>()[0] = FloatToHalf(value);
-      } else if constexpr (std::is_same_v<T, BFloat16>) {
-        t.data<T>()[0] = FloatToBFloat16(value);
-      } else {
-        t.data<T>()[0] = static_cast<T>(value);
+  if (!s.ok()) return Output();
+  const DType dtype = like.dtype();
+  Tensor t(dtype, Shape{});
+  const bool exact = VisitDType(dtype, [&]<typename T>() {
+    if constexpr (std::is_same_v<T, Half>) {
+      t.data<T>()[0] = FloatToHalf(value);
+      return true;
+    } else if constexpr (std::is_same_v<T, BFloat16>) {
+      t.data<T>()[0] = FloatToBFloat16(value);
+      return true;
+    } else if constexpr (std::is_floating_point_v<T>) {
+      t.data<T>()[0] = static_cast<T>(value);
+      return true;
+    } else {
+      // Compared in double, which holds every float and the limits of T
+      // closely enough for a range check.
+      const double v = value;
+      if (v != std::trunc(v) || v < static_cast<double>(std::numeric_limits<T>::lowest()) ||
+          v > static_cast<double>(std::numeric_limits<T>::max())) {
+        return false;
       }
-    });
+      t.data<T>()[0] = static_cast<T>(value);
+      return true;
+    }
+  });
+  if (!exact) {
+    s.UpdateStatus(absl::InvalidArgumentError(
+        absl::StrCat("operator", op, " with ", like.name(), " (", DTypeName(dtype), "): ", value,
+                     " is not exactly representable as ", DTypeName(dtype))));
+    return Output();
   }
   return Const(s, t);
 }
@@ -363,13 +434,13 @@ Output operator-(Output x, Output y) { return x.valid() ? Sub(ScopeOf(x), x, y) 
 Output operator*(Output x, Output y) { return x.valid() ? Mul(ScopeOf(x), x, y) : Output(); }
 Output operator/(Output x, Output y) { return x.valid() ? Div(ScopeOf(x), x, y) : Output(); }
 Output operator-(Output x) { return x.valid() ? Neg(ScopeOf(x), x) : Output(); }
-Output operator+(Output x, float y) { return x.valid() ? x + ScalarLike(x, y) : Output(); }
-Output operator-(Output x, float y) { return x.valid() ? x - ScalarLike(x, y) : Output(); }
-Output operator*(Output x, float y) { return x.valid() ? x * ScalarLike(x, y) : Output(); }
-Output operator/(Output x, float y) { return x.valid() ? x / ScalarLike(x, y) : Output(); }
-Output operator+(float x, Output y) { return y.valid() ? ScalarLike(y, x) + y : Output(); }
-Output operator-(float x, Output y) { return y.valid() ? ScalarLike(y, x) - y : Output(); }
-Output operator*(float x, Output y) { return y.valid() ? ScalarLike(y, x) * y : Output(); }
-Output operator/(float x, Output y) { return y.valid() ? ScalarLike(y, x) / y : Output(); }
+Output operator+(Output x, float y) { return x.valid() ? x + ScalarLike(x, y, "+") : Output(); }
+Output operator-(Output x, float y) { return x.valid() ? x - ScalarLike(x, y, "-") : Output(); }
+Output operator*(Output x, float y) { return x.valid() ? x * ScalarLike(x, y, "*") : Output(); }
+Output operator/(Output x, float y) { return x.valid() ? x / ScalarLike(x, y, "/") : Output(); }
+Output operator+(float x, Output y) { return y.valid() ? ScalarLike(y, x, "+") + y : Output(); }
+Output operator-(float x, Output y) { return y.valid() ? ScalarLike(y, x, "-") - y : Output(); }
+Output operator*(float x, Output y) { return y.valid() ? ScalarLike(y, x, "*") * y : Output(); }
+Output operator/(float x, Output y) { return y.valid() ? ScalarLike(y, x, "/") / y : Output(); }
 
 }  // namespace sluice
