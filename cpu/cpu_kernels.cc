@@ -9,9 +9,12 @@ void RegisterCpuKernels(KernelRegistry& registry) {
   RegisterElementwiseKernels(registry);
   RegisterMatMulKernels(registry);
   RegisterNnKernels(registry);
+  RegisterNnGradKernels(registry);
   RegisterReductionKernels(registry);
   RegisterArrayKernels(registry);
+  RegisterArrayGradKernels(registry);
   RegisterRandomKernels(registry);
+  RegisterTrainingKernels(registry);
 }
 
 }  // namespace sluice::cpu

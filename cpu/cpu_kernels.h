@@ -15,9 +15,12 @@ void RegisterStateKernels(KernelRegistry& registry);        // cpu/state.cc
 void RegisterElementwiseKernels(KernelRegistry& registry);  // cpu/elementwise.cc
 void RegisterMatMulKernels(KernelRegistry& registry);       // cpu/matmul.cc
 void RegisterNnKernels(KernelRegistry& registry);           // cpu/nn.cc
+void RegisterNnGradKernels(KernelRegistry& registry);       // cpu/nn_grad.cc
 void RegisterReductionKernels(KernelRegistry& registry);    // cpu/reduction.cc
 void RegisterArrayKernels(KernelRegistry& registry);        // cpu/array.cc
+void RegisterArrayGradKernels(KernelRegistry& registry);    // cpu/array_grad.cc
 void RegisterRandomKernels(KernelRegistry& registry);       // cpu/random.cc
+void RegisterTrainingKernels(KernelRegistry& registry);     // cpu/training.cc
 
 }  // namespace sluice::cpu
 

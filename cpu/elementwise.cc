@@ -53,6 +53,11 @@ struct SquareOp { template <typename T> T operator()(T x) const { return static_
 struct AbsOp {
   template <typename T> T operator()(T x) const { return x < T(0) ? static_cast<T>(-x) : x; }
 };
+struct SignOp {
+  template <typename T> T operator()(T x) const {
+    return static_cast<T>((T(0) < x) - (x < T(0)));
+  }
+};
 struct SqrtOp { template <typename T> T operator()(T x) const { return std::sqrt(x); } };
 struct RsqrtOp { template <typename T> T operator()(T x) const { return T(1) / std::sqrt(x); } };
 struct ExpOp { template <typename T> T operator()(T x) const { return std::exp(x); } };
@@ -406,6 +411,7 @@ void RegisterElementwiseKernels(KernelRegistry& r) {
   RegisterUnary<NegOp>(r, "Neg", kSigned);
   RegisterUnary<SquareOp>(r, "Square", kSigned);
   RegisterUnary<AbsOp>(r, "Abs", kSigned);
+  RegisterUnary<SignOp>(r, "Sign", kSigned);
   RegisterUnary<SqrtOp>(r, "Sqrt", kFloat);
   RegisterUnary<RsqrtOp>(r, "Rsqrt", kFloat);
   RegisterUnary<ExpOp>(r, "Exp", kFloat);

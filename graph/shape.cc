@@ -1,5 +1,6 @@
 #include "graph/shape.h"
 
+#include <algorithm>
 #include <limits>
 
 #include "absl/strings/str_cat.h"
@@ -123,6 +124,33 @@ absl::StatusOr<int> CanonicalAxis(int64_t axis, int rank) {
         "axis ", axis, " is out of range for rank ", rank, " (expected [", -rank, ", ", rank, "))"));
   }
   return static_cast<int>(axis < 0 ? axis + rank : axis);
+}
+
+absl::StatusOr<BroadcastReductionAxes> ComputeBroadcastReductionAxes(
+    absl::Span<const int64_t> s0, absl::Span<const int64_t> s1) {
+  const size_t rank = std::max(s0.size(), s1.size());
+  BroadcastReductionAxes axes;
+  for (size_t i = 0; i < rank; ++i) {
+    // Align the shapes at their last dims; a missing leading dim acts as 1.
+    const size_t pad0 = rank - s0.size(), pad1 = rank - s1.size();
+    const int64_t d0 = i < pad0 ? 1 : s0[i - pad0];
+    const int64_t d1 = i < pad1 ? 1 : s1[i - pad1];
+    if (d0 == d1) {
+      if (i < pad0) axes.r0.push_back(static_cast<int64_t>(i));
+      if (i < pad1) axes.r1.push_back(static_cast<int64_t>(i));
+      continue;
+    }
+    if (d0 == 1) {
+      axes.r0.push_back(static_cast<int64_t>(i));
+    } else if (d1 == 1) {
+      axes.r1.push_back(static_cast<int64_t>(i));
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "shapes [", absl::StrJoin(s0, ","), "] and [", absl::StrJoin(s1, ","),
+          "] do not broadcast (dim ", i, ": ", d0, " vs ", d1, ")"));
+    }
+  }
+  return axes;
 }
 
 }  // namespace sluice

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <string>
+#include <vector>
 
 #include "absl/container/inlined_vector.h"
 #include "absl/status/statusor.h"
@@ -67,6 +68,17 @@ class Shape {
 // The NumPy broadcast of two shapes; unknown dims broadcast to unknown unless
 // the other side is a known dim > 1. An error names both shapes.
 absl::StatusOr<Shape> BroadcastShapes(const Shape& a, const Shape& b);
+
+// For two fully known shapes broadcast together, the axes of the result along
+// which each was stretched from 1 or which it lacked: summing the result's
+// gradient over r0 (r1) and reshaping gives input 0's (1's) gradient. An
+// error names both shapes when they do not broadcast.
+struct BroadcastReductionAxes {
+  std::vector<int64_t> r0;
+  std::vector<int64_t> r1;
+};
+absl::StatusOr<BroadcastReductionAxes> ComputeBroadcastReductionAxes(
+    absl::Span<const int64_t> s0, absl::Span<const int64_t> s1);
 
 // Normalises a possibly negative axis against `rank` (-rank <= axis < rank),
 // or returns an error naming the axis and the rank.

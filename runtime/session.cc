@@ -11,6 +11,7 @@
 #include "cpu/cpu_threads.h"
 #include "graph/status_macros.h"
 #include "kernels/variable_store.h"
+#include "runtime/checkpoint.h"
 #include "runtime/kernel_setup.h"
 #include "runtime/plan.h"
 #include "runtime/plan_cache.h"
@@ -112,6 +113,14 @@ absl::StatusOr<std::unique_ptr<Session>> Session::Create(const Graph& graph,
   RETURN_IF_ERROR(graph.TopologicalOrder().status());
   auto impl = std::make_unique<Impl>(graph.Clone(), options);
   return std::unique_ptr<Session>(new Session(std::move(impl)));
+}
+
+absl::Status Session::SaveCheckpoint(const std::string& path) {
+  return sluice::SaveCheckpoint(impl_->variables, path, impl_->graph.get());
+}
+
+absl::Status Session::RestoreCheckpoint(const std::string& path) {
+  return sluice::RestoreCheckpoint(path, *impl_->graph, impl_->variables);
 }
 
 const Graph& Session::graph() const { return *impl_->graph; }

@@ -89,6 +89,14 @@ class Session {
                                                   RunMetadata* metadata = nullptr);
   absl::Status ReleaseCallable(CallableHandle handle);
 
+  // Saves every variable of this session to the checkpoint at `path` (see
+  // runtime/checkpoint.h); each Variable of the graph must hold a value. Must
+  // not overlap a Run that updates variables.
+  absl::Status SaveCheckpoint(const std::string& path);
+  // Sets every Variable of the graph from the checkpoint at `path`, leaving all
+  // of them unchanged on any error. Must not overlap a Run that uses variables.
+  absl::Status RestoreCheckpoint(const std::string& path);
+
   const Graph& graph() const;
   const SessionOptions& options() const;
 

@@ -68,6 +68,7 @@ TEST_CASE("Unary kernels match their definitions") {
       {"Neg", [](double x) { return -x; }, -3, 3},
       {"Square", [](double x) { return x * x; }, -3, 3},
       {"Abs", [](double x) { return std::fabs(x); }, -3, 3},
+      {"Sign", [](double x) { return static_cast<double>((x > 0) - (x < 0)); }, -3, 3},
       {"Sqrt", [](double x) { return std::sqrt(x); }, 0, 9},
       {"Rsqrt", [](double x) { return 1 / std::sqrt(x); }, 0.1, 9},
       {"Exp", [](double x) { return std::exp(x); }, -5, 5},

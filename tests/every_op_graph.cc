@@ -8,6 +8,7 @@
 #include "graph/ops/nn.h"
 #include "graph/ops/random.h"
 #include "graph/ops/state.h"
+#include "graph/ops/training.h"
 
 namespace sluice::testing {
 namespace {
@@ -83,6 +84,7 @@ Scope BuildEveryOpGraph() {
   Neg(math, x);
   Square(math, x);
   Abs(math, x);
+  Sign(math, x);
   Sqrt(math, x);
   Rsqrt(math, x);
   Exp(math, x);
@@ -131,6 +133,39 @@ Scope BuildEveryOpGraph() {
   SparseSoftmaxCrossEntropyWithLogits(nn, product, labels);
   SoftmaxCrossEntropyWithLogits(nn, product, probabilities);
 
+  // Backward ops.
+  Scope grad = s.NewSubScope("grad");
+  for (auto fn : {ReluGrad, Relu6Grad, SoftplusGrad}) fn(grad, x, x);
+  EluGrad(grad, x, x);
+  LeakyReluGrad(grad, x, x, {.alpha = 0.1f});
+  GeluGrad(grad, x, x);
+  SigmoidGrad(grad, x, x);
+  TanhGrad(grad, x, x);
+  BiasAddGrad(grad, product);
+  Conv2DBackpropInput(grad, ShapeOf(grad, img), filter, conv,
+                      {.padding = "EXPLICIT", .explicit_paddings = {0, 0, 1, 1, 1, 1, 0, 0}});
+  Conv2DBackpropFilter(grad, img, ShapeOf(grad, filter), conv,
+                       {.padding = "EXPLICIT", .explicit_paddings = {0, 0, 1, 1, 1, 1, 0, 0}});
+  Output pooled = MaxPool(grad, conv);
+  MaxPoolGrad(grad, conv, pooled, pooled);
+  AvgPoolGrad(grad, ShapeOf(grad, conv), pooled);
+  FusedBatchNormOutputs bn = FusedBatchNorm(grad, conv, scale, scale, scale, scale);
+  FusedBatchNormGrad(grad, conv, conv, scale, bn.reserve_space_1, bn.reserve_space_2);
+
+  // Optimizer apply ops.
+  Scope train = s.NewSubScope("train");
+  Output lr = Const(train.WithOpName("lr"), 0.1f);
+  Output g = OnesLike(train, w);
+  Output slot_a = Variable(train.WithOpName("slot_a"), Shape{4, 4}, DType::kF32, g,
+                           {.trainable = false});
+  Output slot_b = Variable(train.WithOpName("slot_b"), Shape{4, 4}, DType::kF32, g,
+                           {.trainable = false});
+  ApplyGradientDescent(train, w, lr, g);
+  ApplyMomentum(train, w, slot_a, lr, g, lr, {.use_nesterov = true});
+  ApplyAdam(train, w, slot_a, slot_b, lr, lr, lr, lr, lr, lr, g);
+  ApplyRMSProp(train, w, slot_a, slot_b, lr, lr, lr, lr, g, {.use_locking = true});
+  ApplyAdagrad(train, w, slot_a, lr, g, {.update_slots = false});
+
   // Array ops.
   Scope array = s.NewSubScope("array");
   Reshape(array, x, {-1, 2, 2});
@@ -151,6 +186,10 @@ Scope BuildEveryOpGraph() {
   OnesLike(array, x);
   ShapeOf(array, x);
   Size(array, x, {.out_type = DType::kI64});
+  BroadcastGradientArgs(array, ShapeOf(array, x), IndexConst(array, {1, 4}));
+  Range(array, Const(array, int64_t{0}), Const(array, int64_t{5}), Const(array, int64_t{2}));
+  InvertPermutation(array, IndexConst(array, {2, 0, 1}));
+  UnsortedSegmentSum(array, x, IndexConst(array, {1, 0, 1}), IndexScalar(array, 2));
 
   // Random ops.
   Scope random = s.NewSubScope("random");

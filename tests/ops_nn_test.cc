@@ -2,7 +2,9 @@
 #include <catch2/catch.hpp>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "graph/op_def.h"
@@ -678,6 +680,310 @@ TEST_CASE("SparseSoftmaxCrossEntropyWithLogits takes class indices") {
                                       Placeholder(ints, DType::kI32, Shape{4}));
   CHECK_THAT(Message(ints), Contains("xent (SparseSoftmaxCrossEntropyWithLogits): attr 'T' = i32 "
                                      "is not allowed"));
+}
+
+// ---------------------------------------------------------------------------
+// The backward ops.
+
+TEST_CASE("The backward nn ops are registered, pure and not differentiable") {
+  for (const char* name :
+       {"ReluGrad", "Relu6Grad", "EluGrad", "SoftplusGrad", "LeakyReluGrad", "GeluGrad",
+        "SigmoidGrad", "TanhGrad", "BiasAddGrad", "Conv2DBackpropInput", "Conv2DBackpropFilter",
+        "MaxPoolGrad", "AvgPoolGrad", "FusedBatchNormGrad"}) {
+    INFO(name);
+    const OpDef* op = OpRegistry::Global().Find(name);
+    REQUIRE(op != nullptr);
+    CHECK_FALSE(op->is_differentiable());
+    CHECK_FALSE(op->is_stateful());
+  }
+  // TensorFlow's argument names and order.
+  const OpDef* bn = OpRegistry::Global().Find("FusedBatchNormGrad");
+  REQUIRE(bn->inputs().size() == 5);
+  CHECK(bn->inputs()[3].name == "reserve_space_1");
+  REQUIRE(bn->outputs().size() == 5);
+  CHECK(bn->outputs()[2].name == "offset_backprop");
+  CHECK(bn->outputs()[4].name == "reserve_space_4");
+  const OpDef* tanh = OpRegistry::Global().Find("TanhGrad");
+  CHECK(tanh->inputs()[0].name == "y");
+  CHECK(tanh->inputs()[1].name == "dy");
+  CHECK(tanh->outputs()[0].name == "z");
+  const OpDef* input = OpRegistry::Global().Find("Conv2DBackpropInput");
+  CHECK(input->inputs()[0].name == "input_sizes");
+  CHECK(input->inputs()[0].fixed_type == DType::kI32);
+  CHECK(OpRegistry::Global().Find("EluGrad")->inputs()[1].name == "outputs");
+}
+
+TEST_CASE("Activation gradients merge the shapes of their two inputs") {
+  using Builder = Output (*)(const Scope&, Output, Output);
+  const std::vector<std::pair<const char*, Builder>> grads = {
+      {"ReluGrad", ReluGrad},
+      {"Relu6Grad", Relu6Grad},
+      {"EluGrad", EluGrad},
+      {"SoftplusGrad", SoftplusGrad},
+      {"LeakyReluGrad", [](const Scope& s, Output a, Output b) { return LeakyReluGrad(s, a, b); }},
+      {"GeluGrad", [](const Scope& s, Output a, Output b) { return GeluGrad(s, a, b); }},
+      {"SigmoidGrad", SigmoidGrad},
+      {"TanhGrad", TanhGrad},
+  };
+  for (const auto& [name, build] : grads) {
+    INFO(name);
+    Scope root = Scope::NewRootScope();
+    Output merged = build(root, F32(root, Shape{kUnknownDim, 5}), F32(root, Shape{3, kUnknownDim}));
+    Output unknown = build(root, F32(root, Shape::UnknownRank()), F32(root, Shape{2, 2}));
+    Output f64 = build(root, Placeholder(root, DType::kF64, Shape{}),
+                       Placeholder(root, DType::kF64, Shape{}));
+    REQUIRE(root.ok());
+    CHECK(merged.shape().ToString() == "[3,5]");
+    CHECK(unknown.shape().ToString() == "[2,2]");
+    CHECK(f64.dtype() == DType::kF64);
+    CHECK(merged.node->op() == name);
+  }
+  auto error = [](Builder build) {
+    Scope s = Scope::NewRootScope();
+    build(s.WithOpName("g"), F32(s, Shape{2, 3}), F32(s, Shape{2, 4}));
+    return Message(s);
+  };
+  CHECK_THAT(error(ReluGrad), Contains("g (ReluGrad): gradients [2,3] and features [2,4] must "
+                                       "have the same shape"));
+  CHECK_THAT(error(EluGrad), Contains("g (EluGrad): gradients [2,3] and outputs [2,4] must "
+                                      "have the same shape"));
+  CHECK_THAT(error(TanhGrad),
+             Contains("g (TanhGrad): y [2,3] and dy [2,4] must have the same shape"));
+  Scope rank = Scope::NewRootScope();
+  SigmoidGrad(rank.WithOpName("g"), F32(rank, Shape{6}), F32(rank, Shape{2, 3}));
+  CHECK_THAT(Message(rank), Contains("g (SigmoidGrad): y [6] and dy [2,3] must have the same "
+                                     "shape"));
+  Scope types = Scope::NewRootScope();
+  ReluGrad(types.WithOpName("g"), F32(types, Shape{2}), Placeholder(types, DType::kF64, Shape{2}));
+  CHECK_FALSE(types.ok());
+
+  Scope attrs = Scope::NewRootScope();
+  Output leaky = LeakyReluGrad(attrs, F32(attrs, Shape{2}), F32(attrs, Shape{2}), {.alpha = 0.5f});
+  Output gelu = GeluGrad(attrs, F32(attrs, Shape{2}), F32(attrs, Shape{2}), {.approximate = true});
+  Output defaults = LeakyReluGrad(attrs, F32(attrs, Shape{2}), F32(attrs, Shape{2}));
+  REQUIRE(attrs.ok());
+  CHECK(leaky.node->attr("alpha").f() == 0.5f);
+  CHECK(defaults.node->attr("alpha").f() == 0.2f);
+  CHECK(gelu.node->attr("approximate").b());
+}
+
+TEST_CASE("BiasAddGrad sums to one entry per channel") {
+  auto shape = [](const Shape& value, const std::string& format) {
+    Scope s = Scope::NewRootScope();
+    Output y = BiasAddGrad(s.WithOpName("bg"), F32(s, value), {.data_format = format});
+    return ShapeOrError(s, y);
+  };
+  CHECK(shape(Shape{8, 7, 7, 16}, "NHWC") == "[16]");
+  CHECK(shape(Shape{8, 16, 7, 7}, "NCHW") == "[16]");
+  CHECK(shape(Shape{5}, "NHWC") == "[5]");
+  CHECK(shape(Shape{4, 3, 10}, "NCHW") == "[3]");
+  CHECK(shape(Shape{kUnknownDim, kUnknownDim}, "NHWC") == "[?]");
+  CHECK(shape(Shape::UnknownRank(), "NHWC") == "[?]");
+  CHECK_THAT(shape(Shape{}, "NHWC"),
+             Contains("bg (BiasAddGrad): out_backprop must have rank at least 1, got []"));
+  CHECK_THAT(shape(Shape{4, 3}, "NCHW"),
+             Contains("bg (BiasAddGrad): out_backprop must have rank at least 3, got [4,3]"));
+}
+
+// Conv2DBackpropInput named "cbi" with input_sizes `sizes` (a Const when
+// given, else an i32 placeholder of unknown value) and f32 placeholders.
+std::string BackpropInput(const std::optional<std::vector<int32_t>>& sizes, const Shape& filter,
+                          const Shape& dy, const Conv2DOptions& options) {
+  Scope s = Scope::NewRootScope();
+  Output sizes_out = sizes ? Const(s, *sizes) : Placeholder(s, DType::kI32, Shape{4});
+  Output y =
+      Conv2DBackpropInput(s.WithOpName("cbi"), sizes_out, F32(s, filter), F32(s, dy), options);
+  return ShapeOrError(s, y);
+}
+
+std::string BackpropFilter(const Shape& input, const std::optional<std::vector<int32_t>>& sizes,
+                           const Shape& dy, const Conv2DOptions& options) {
+  Scope s = Scope::NewRootScope();
+  Output sizes_out = sizes ? Const(s, *sizes) : Placeholder(s, DType::kI32, Shape{4});
+  Output y =
+      Conv2DBackpropFilter(s.WithOpName("cbf"), F32(s, input), sizes_out, F32(s, dy), options);
+  return ShapeOrError(s, y);
+}
+
+TEST_CASE("Conv2D backprop ops take their output shape from the sizes input") {
+  const Conv2DOptions same{.strides = {1, 2, 2, 1}, .padding = "SAME"};
+  // Forward: [2,9,9,3] * [3,3,3,8] stride 2 SAME -> [2,5,5,8].
+  CHECK(BackpropInput(std::vector<int32_t>{2, 9, 9, 3}, Shape{3, 3, 3, 8}, Shape{2, 5, 5, 8},
+                      same) == "[2,9,9,3]");
+  // Unknown sizes: rank 4, channels from the filter, batch from out_backprop.
+  CHECK(BackpropInput(std::nullopt, Shape{3, 3, 3, 8}, Shape{2, 5, 5, 8}, same) == "[2,?,?,3]");
+  CHECK(BackpropInput(std::nullopt, Shape{3, 3, 3, 8}, Shape{2, 8, 5, 5},
+                      {.strides = {1, 1, 2, 2}, .padding = "SAME", .data_format = "NCHW"}) ==
+        "[2,3,?,?]");
+  // VALID NCHW: (10 - 3) / 1 + 1 = 8 and (7 - 3) / 2 + 1 = 3.
+  CHECK(BackpropInput(std::vector<int32_t>{1, 4, 10, 7}, Shape{3, 3, 4, 6}, Shape{1, 6, 8, 3},
+                      {.strides = {1, 1, 1, 2}, .padding = "VALID", .data_format = "NCHW"}) ==
+        "[1,4,10,7]");
+  CHECK(BackpropFilter(Shape{2, 9, 9, 3}, std::vector<int32_t>{3, 3, 3, 8}, Shape{2, 5, 5, 8},
+                       same) == "[3,3,3,8]");
+  CHECK(BackpropFilter(Shape{2, 9, 9, 3}, std::nullopt, Shape{2, 5, 5, 8}, same) == "[?,?,3,8]");
+  // EXPLICIT: 6 + 1 + 2 - 3 + 1 = 7.
+  CHECK(BackpropFilter(Shape{1, 6, 6, 2}, std::vector<int32_t>{3, 3, 2, 4}, Shape{1, 7, 7, 4},
+                       {.padding = "EXPLICIT", .explicit_paddings = {0, 0, 1, 2, 1, 2, 0, 0}}) ==
+        "[3,3,2,4]");
+}
+
+TEST_CASE("Conv2D backprop ops reject inconsistent shapes, naming the node") {
+  const Conv2DOptions same{.strides = {1, 2, 2, 1}, .padding = "SAME"};
+  CHECK_THAT(
+      BackpropInput(std::vector<int32_t>{2, 9, 9}, Shape{3, 3, 3, 8}, Shape{2, 5, 5, 8}, same),
+      Contains("cbi (Conv2DBackpropInput): input_sizes must have 4 entries, got [2,9,9]"));
+  CHECK_THAT(
+      BackpropInput(std::vector<int32_t>{2, -9, 9, 3}, Shape{3, 3, 3, 8}, Shape{2, 5, 5, 8}, same),
+      Contains("cbi (Conv2DBackpropInput): input_sizes must be >= 0, got [2,-9,9,3]"));
+  {
+    Scope s = Scope::NewRootScope();
+    Conv2DBackpropInput(s.WithOpName("cbi"), Placeholder(s, DType::kI32, Shape{5}),
+                        F32(s, Shape{3, 3, 3, 8}), F32(s, Shape{2, 5, 5, 8}), same);
+    CHECK_THAT(Message(s), Contains("cbi (Conv2DBackpropInput): input_sizes must have 4 entries, "
+                                    "got a tensor of shape [5]"));
+  }
+  {
+    Scope s = Scope::NewRootScope();
+    Conv2DBackpropInput(s.WithOpName("cbi"), F32(s, Shape{4}), F32(s, Shape{3, 3, 3, 8}),
+                        F32(s, Shape{2, 5, 5, 8}), same);
+    CHECK_THAT(Message(s), Contains("cbi (Conv2DBackpropInput)"));
+  }
+  CHECK_THAT(
+      BackpropInput(std::vector<int32_t>{2, 9, 9, 3}, Shape{3, 3, 3, 8}, Shape{2, 4, 5, 8}, same),
+      Contains("cbi (Conv2DBackpropInput): out_backprop [2,4,5,8] does not match "
+               "[2,5,5,8], the Conv2D output for input [2,9,9,3] and filter [3,3,3,8]"));
+  CHECK_THAT(
+      BackpropInput(std::vector<int32_t>{2, 9, 9, 4}, Shape{3, 3, 3, 8}, Shape{2, 5, 5, 8}, same),
+      Contains("cbi (Conv2DBackpropInput): input [2,9,9,4] has 4 channels (NHWC) but "
+               "filter [3,3,3,8] expects 3"));
+  CHECK_THAT(
+      BackpropInput(std::vector<int32_t>{2, 9, 9, 3}, Shape{3, 3, 8}, Shape{2, 5, 5, 8}, same),
+      Contains("cbi (Conv2DBackpropInput): filter must have rank 4, got [3,3,8]"));
+  CHECK_THAT(BackpropInput(std::vector<int32_t>{2, 9, 9, 3}, Shape{3, 3, 3, 8}, Shape{2, 5, 5, 8},
+                           {.strides = {1, 2, 2}, .padding = "SAME"}),
+             Contains("cbi (Conv2DBackpropInput): strides must have 4 entries, got [1,2,2]"));
+
+  CHECK_THAT(
+      BackpropFilter(Shape{2, 9, 9, 3}, std::vector<int32_t>{3, 3, 3}, Shape{2, 5, 5, 8}, same),
+      Contains("cbf (Conv2DBackpropFilter): filter_sizes must have 4 entries, got "
+               "[3,3,3]"));
+  CHECK_THAT(
+      BackpropFilter(Shape{2, 9, 9, 3}, std::vector<int32_t>{3, 3, 3, 8}, Shape{2, 5, 5, 7}, same),
+      Contains("cbf (Conv2DBackpropFilter): out_backprop [2,5,5,7] does not match "
+               "[2,5,5,8], the Conv2D output for input [2,9,9,3] and filter [3,3,3,8]"));
+  CHECK_THAT(
+      BackpropFilter(Shape{2, 9, 3}, std::vector<int32_t>{3, 3, 3, 8}, Shape{2, 5, 5, 8}, same),
+      Contains("cbf (Conv2DBackpropFilter): input must have rank 4, got [2,9,3]"));
+  CHECK_THAT(BackpropFilter(Shape{1, 2, 8, 3}, std::vector<int32_t>{3, 3, 3, 8}, Shape{1, 1, 6, 8},
+                            {.padding = "VALID"}),
+             Contains("cbf (Conv2DBackpropFilter): the filter height 3 is larger than the input "
+                      "height 2 with VALID padding"));
+}
+
+TEST_CASE("Pooling gradients have the original input's shape") {
+  const PoolOptions k3s2{.ksize = {1, 3, 3, 1}, .strides = {1, 2, 2, 1}, .padding = "SAME"};
+  auto max_grad = [](const Shape& x, const Shape& y, const Shape& dy, const PoolOptions& o) {
+    Scope s = Scope::NewRootScope();
+    Output g = MaxPoolGrad(s.WithOpName("mpg"), F32(s, x), F32(s, y), F32(s, dy), o);
+    return ShapeOrError(s, g);
+  };
+  // ceil(9 / 2) = 5.
+  CHECK(max_grad(Shape{2, 9, 9, 4}, Shape{2, 5, 5, 4}, Shape{2, 5, 5, 4}, k3s2) == "[2,9,9,4]");
+  CHECK(max_grad(Shape::UnknownRank(), Shape{2, 5, 5, 4}, Shape{2, 5, 5, 4}, k3s2) == "[?,?,?,?]");
+  CHECK(max_grad(Shape{1, 4, 9, 9}, Shape{1, 4, 4, 4}, Shape{1, 4, 4, 4},
+                 {.ksize = {1, 1, 2, 2}, .strides = {1, 1, 2, 2}, .data_format = "NCHW"}) ==
+        "[1,4,9,9]");
+  CHECK_THAT(max_grad(Shape{2, 9, 9, 4}, Shape{2, 5, 5, 4}, Shape{2, 4, 4, 4}, k3s2),
+             Contains("mpg (MaxPoolGrad): grad [2,4,4,4] does not match [2,5,5,4], the MaxPool "
+                      "output for orig_input [2,9,9,4]"));
+  CHECK_THAT(max_grad(Shape{2, 9, 9, 4}, Shape{2, 5, 5, 3}, Shape{2, 5, 5, 4}, k3s2),
+             Contains("mpg (MaxPoolGrad): orig_output [2,5,5,3] does not match [2,5,5,4], the "
+                      "MaxPool output for orig_input [2,9,9,4]"));
+  CHECK_THAT(max_grad(Shape{9, 9, 4}, Shape{2, 5, 5, 4}, Shape{2, 5, 5, 4}, k3s2),
+             Contains("mpg (MaxPoolGrad): orig_input must have rank 4, got [9,9,4]"));
+  CHECK_THAT(
+      max_grad(Shape{2, 9, 9, 4}, Shape{2, 5, 5, 4}, Shape{2, 5, 5, 4}, {.ksize = {2, 2, 2, 1}}),
+      Contains("mpg (MaxPoolGrad): ksize must be 1 in the batch and channel dims"));
+
+  auto avg_grad = [](const std::optional<std::vector<int32_t>>& sizes, const Shape& dy,
+                     const PoolOptions& o) {
+    Scope s = Scope::NewRootScope();
+    Output shape = sizes ? Const(s, *sizes) : Placeholder(s, DType::kI32, Shape{4});
+    Output g = AvgPoolGrad(s.WithOpName("apg"), shape, F32(s, dy), o);
+    return ShapeOrError(s, g);
+  };
+  CHECK(avg_grad(std::vector<int32_t>{2, 9, 9, 4}, Shape{2, 5, 5, 4}, k3s2) == "[2,9,9,4]");
+  CHECK(avg_grad(std::nullopt, Shape{2, 5, 5, 4}, k3s2) == "[2,?,?,4]");
+  // VALID: (9 - 3) / 2 + 1 = 4.
+  CHECK(avg_grad(std::vector<int32_t>{2, 9, 9, 4}, Shape{2, 4, 4, 4},
+                 {.ksize = {1, 3, 3, 1}, .strides = {1, 2, 2, 1}}) == "[2,9,9,4]");
+  CHECK_THAT(avg_grad(std::vector<int32_t>{2, 9, 9, 4}, Shape{2, 5, 5, 4},
+                      {.ksize = {1, 3, 3, 1}, .strides = {1, 2, 2, 1}}),
+             Contains("apg (AvgPoolGrad): grad [2,5,5,4] does not match [2,4,4,4], the AvgPool "
+                      "output for an input of shape [2,9,9,4]"));
+  CHECK_THAT(avg_grad(std::vector<int32_t>{9, 9, 4}, Shape{2, 5, 5, 4}, k3s2),
+             Contains("apg (AvgPoolGrad): orig_input_shape must have 4 entries, got [9,9,4]"));
+  CHECK_THAT(avg_grad(std::vector<int32_t>{2, 9, 9, 4}, Shape{5, 5, 4}, k3s2),
+             Contains("apg (AvgPoolGrad): grad must have rank 4, got [5,5,4]"));
+}
+
+TEST_CASE("FusedBatchNormGrad yields x_backprop, two per-channel sums and two empty outputs") {
+  Scope root = Scope::NewRootScope();
+  Output c16 = F32(root, Shape{16});
+  FusedBatchNormGradOutputs g =
+      FusedBatchNormGrad(root, F32(root, Shape{kUnknownDim, 7, 7, 16}),
+                         F32(root, Shape{8, 7, kUnknownDim, 16}), c16, c16, c16);
+  REQUIRE(root.ok());
+  CHECK(g.x_backprop.shape().ToString() == "[8,7,7,16]");
+  CHECK(g.scale_backprop.shape().ToString() == "[16]");
+  CHECK(g.offset_backprop.shape().ToString() == "[16]");
+  CHECK(g.offset_backprop.index == 2);
+  const Node& node = *g.x_backprop.node;
+  CHECK(node.num_outputs() == 5);
+  CHECK(node.output_shape(3).ToString() == "[0]");
+  CHECK(node.output_shape(4).ToString() == "[0]");
+  CHECK(node.attr("epsilon").f() == 0.0001f);
+  CHECK(node.attr("is_training").b());
+  CHECK(node.attr("data_format").s() == "NHWC");
+
+  Output unknown_x = F32(root, Shape::UnknownRank());
+  FusedBatchNormGradOutputs nchw =
+      FusedBatchNormGrad(root, unknown_x, unknown_x, F32(root, Shape{kUnknownDim}),
+                         F32(root, Shape{5}), F32(root, Shape{kUnknownDim}),
+                         {.epsilon = 0.01f, .data_format = "NCHW", .is_training = false});
+  REQUIRE(root.ok());
+  CHECK(nchw.x_backprop.shape().ToString() == "[?,5,?,?]");
+  CHECK(nchw.scale_backprop.shape().ToString() == "[5]");
+  CHECK(nchw.x_backprop.node->attr("epsilon").f() == 0.01f);
+  CHECK_FALSE(nchw.x_backprop.node->attr("is_training").b());
+
+  auto error = [](const Shape& dy, const Shape& x, const std::vector<Shape>& vectors,
+                  const std::string& format) {
+    Scope s = Scope::NewRootScope();
+    FusedBatchNormGradOutputs out =
+        FusedBatchNormGrad(s.WithOpName("bng"), F32(s, dy), F32(s, x), F32(s, vectors[0]),
+                           F32(s, vectors[1]), F32(s, vectors[2]), {.data_format = format});
+    CHECK(out.x_backprop.node == nullptr);
+    return Message(s);
+  };
+  const std::vector<Shape> c3 = {Shape{3}, Shape{3}, Shape{3}};
+  CHECK_THAT(error(Shape{2, 4, 4, 3}, Shape{2, 4, 5, 3}, c3, "NHWC"),
+             Contains("bng (FusedBatchNormGrad): y_backprop [2,4,4,3] and x [2,4,5,3] must have "
+                      "the same shape"));
+  CHECK_THAT(error(Shape{2, 4, 4, 3}, Shape{2, 4, 4, 3}, {Shape{3}, Shape{4}, Shape{3}}, "NHWC"),
+             Contains("bng (FusedBatchNormGrad): reserve_space_1 [4] does not match x [2,4,4,3], "
+                      "which has 3 channels (NHWC): it needs one entry per channel"));
+  CHECK_THAT(error(Shape{2, 3, 4, 4}, Shape{2, 3, 4, 4}, {Shape{4}, Shape{3}, Shape{3}}, "NCHW"),
+             Contains("bng (FusedBatchNormGrad): scale [4] does not match x [2,3,4,4], which has "
+                      "3 channels (NCHW)"));
+  CHECK_THAT(
+      error(Shape::UnknownRank(), Shape::UnknownRank(), {Shape{3}, Shape{3}, Shape{2}}, "NHWC"),
+      Contains("bng (FusedBatchNormGrad): reserve_space_2 [2] does not match scale [3]"));
+  CHECK_THAT(error(Shape{4, 3}, Shape::UnknownRank(), c3, "NHWC"),
+             Contains("bng (FusedBatchNormGrad): y_backprop must have rank 4, got [4,3]"));
+  CHECK_THAT(error(Shape{2, 4, 4, 3}, Shape{2, 4, 4, 3}, {Shape{3, 1}, Shape{3}, Shape{3}}, "NHWC"),
+             Contains("bng (FusedBatchNormGrad): scale must have rank 1, got [3,1]"));
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 #include "graph/ops/array.h"
 
 #include <algorithm>
+#include <cmath>
 #include <bit>
 #include <limits>
 #include <optional>
@@ -735,6 +736,83 @@ absl::Status ShapeShape(InferenceContext& c) {
   return absl::OkStatus();
 }
 
+// BroadcastGradientArgs: for shapes s0 and s1 broadcast together, the axes of
+// the broadcast result that each input was stretched along (or did not have),
+// i.e. the axes its gradient must be summed over.
+absl::Status BroadcastGradientArgsShape(InferenceContext& c) {
+  for (int i = 0; i < 2; ++i) RETURN_IF_ERROR(c.CheckRank(i, 1));
+  c.set_output(0, Shape{kUnknownDim});
+  c.set_output(1, Shape{kUnknownDim});
+  const std::optional<std::vector<int64_t>> s0 = c.IntValuesOfInput(0);
+  const std::optional<std::vector<int64_t>> s1 = c.IntValuesOfInput(1);
+  if (!s0 || !s1) return absl::OkStatus();
+  ASSIGN_OR_RETURN(BroadcastReductionAxes axes, ComputeBroadcastReductionAxes(*s0, *s1));
+  for (int i = 0; i < 2; ++i) {
+    const std::vector<int64_t>& r = i == 0 ? axes.r0 : axes.r1;
+    ASSIGN_OR_RETURN(Tensor value, IndexTensor(c, c.output_dtype(i),
+                                               Shape{static_cast<int64_t>(r.size())}, r, "axis"));
+    c.set_output(i, Shape{static_cast<int64_t>(r.size())});
+    c.set_output_value(i, std::move(value));
+  }
+  return absl::OkStatus();
+}
+
+// Range: [start, start + delta, ...) up to limit (exclusive).
+absl::Status RangeShape(InferenceContext& c) {
+  for (int i = 0; i < 3; ++i) {
+    if (!c.input_shape(i).unknown_rank() && c.input_shape(i).rank() != 0) {
+      return c.Error(c.InputName(i), " must be a scalar, got ", c.input_shape(i).ToString());
+    }
+  }
+  c.set_output(0, Shape{kUnknownDim});
+  const Tensor* start = c.input_value(0);
+  const Tensor* limit = c.input_value(1);
+  const Tensor* delta = c.input_value(2);
+  if (delta != nullptr && delta->ElementAsDouble(0) == 0) return c.Error("delta must not be 0");
+  if (start == nullptr || limit == nullptr || delta == nullptr) return absl::OkStatus();
+  const double span = limit->ElementAsDouble(0) - start->ElementAsDouble(0);
+  const double d = delta->ElementAsDouble(0);
+  const int64_t n = std::max<int64_t>(0, static_cast<int64_t>(std::ceil(span / d)));
+  c.set_output(0, Shape{n});
+  return absl::OkStatus();
+}
+
+absl::Status InvertPermutationShape(InferenceContext& c) {
+  RETURN_IF_ERROR(c.CheckRank(0, 1));
+  c.set_output(0, c.input_shape(0));
+  return absl::OkStatus();
+}
+
+// UnsortedSegmentSum: output [num_segments] + data.shape[rank(segment_ids):].
+absl::Status UnsortedSegmentSumShape(InferenceContext& c) {
+  const Shape& data = c.input_shape(0);
+  const Shape& ids = c.input_shape(1);
+  RETURN_IF_ERROR(c.CheckRank(2, 0));
+  int64_t segments = kUnknownDim;
+  if (std::optional<std::vector<int64_t>> n = c.IntValuesOfInput(2)) {
+    segments = (*n)[0];
+    if (segments < 0) return c.Error("num_segments must be >= 0, got ", segments);
+  }
+  if (data.unknown_rank() || ids.unknown_rank()) {
+    c.set_output(0, Shape::UnknownRank());
+    return absl::OkStatus();
+  }
+  if (ids.rank() > data.rank()) {
+    return c.Error("segment_ids ", ids.ToString(), " has a higher rank than data ",
+                   data.ToString());
+  }
+  for (int d = 0; d < ids.rank(); ++d) {
+    if (ids.dim(d) >= 0 && data.dim(d) >= 0 && ids.dim(d) != data.dim(d)) {
+      return c.Error("segment_ids ", ids.ToString(), " must be a prefix of data's shape ",
+                     data.ToString());
+    }
+  }
+  std::vector<int64_t> dims = {segments};
+  for (int d = ids.rank(); d < data.rank(); ++d) dims.push_back(data.dim(d));
+  c.set_output(0, Shape(absl::MakeConstSpan(dims)));
+  return absl::OkStatus();
+}
+
 absl::Status SizeShape(InferenceContext& c) {
   const Shape& in = c.input_shape(0);
   RETURN_IF_ERROR(shape_fns::Scalars(c));
@@ -923,6 +1001,40 @@ void RegisterArrayOps(OpRegistry& r) {
                  .Attr("out_type: {i32, i64} = i32")
                  .SetShapeFn(SizeShape)
                  .Doc("The element count of the input as a scalar."));
+
+  r.Register(OpDefBuilder("BroadcastGradientArgs")
+                 .Input("s0: T")
+                 .Input("s1: T")
+                 .Output("r0: T")
+                 .Output("r1: T")
+                 .Attr("T: {i32, i64} = i32")
+                 .SetShapeFn(BroadcastGradientArgsShape)
+                 .Doc("The axes to sum each broadcast input's gradient over."));
+  r.Register(OpDefBuilder("Range")
+                 .Input("start: Tidx")
+                 .Input("limit: Tidx")
+                 .Input("delta: Tidx")
+                 .Output("output: Tidx")
+                 .Attr("Tidx: {i32, i64, f32, f64} = i32")
+                 .SetShapeFn(RangeShape)
+                 .Doc("start, start + delta, ... up to limit (exclusive)."));
+  r.Register(OpDefBuilder("InvertPermutation")
+                 .Input("x: T")
+                 .Output("y: T")
+                 .Attr("T: {i32, i64} = i32")
+                 .SetShapeFn(InvertPermutationShape)
+                 .Doc("y[x[i]] = i."));
+  r.Register(OpDefBuilder("UnsortedSegmentSum")
+                 .Input("data: T")
+                 .Input("segment_ids: Tindices")
+                 .Input("num_segments: Tnumsegments")
+                 .Output("output: T")
+                 .Attr("T: {numeric}")
+                 .Attr("Tindices: {i32, i64}")
+                 .Attr("Tnumsegments: {i32, i64} = i32")
+                 .SetShapeFn(UnsortedSegmentSumShape)
+                 .Doc("Sums the slices of data that share a segment id; ids outside "
+                      "[0, num_segments) are dropped."));
 }
 
 Output IndexConst(const Scope& scope, const std::vector<int64_t>& values) {
@@ -1084,6 +1196,25 @@ Output ShapeOf(const Scope& scope, Output input, const ShapeOptions& options) {
 }
 Output Size(const Scope& scope, Output input, const ShapeOptions& options) {
   return AddOp(scope, "Size", {input}, {{"out_type", options.out_type}});
+}
+
+BroadcastGradientArgsOutputs BroadcastGradientArgs(const Scope& scope, Output s0, Output s1) {
+  std::vector<Output> outs = AddOpOutputs(scope, "BroadcastGradientArgs", {s0, s1});
+  if (outs.size() != 2) return {};
+  return {outs[0], outs[1]};
+}
+
+Output Range(const Scope& scope, Output start, Output limit, Output delta) {
+  return AddOp(scope, "Range", {start, limit, delta});
+}
+
+Output InvertPermutation(const Scope& scope, Output x) {
+  return AddOp(scope, "InvertPermutation", {x});
+}
+
+Output UnsortedSegmentSum(const Scope& scope, Output data, Output segment_ids,
+                          Output num_segments) {
+  return AddOp(scope, "UnsortedSegmentSum", {data, segment_ids, num_segments});
 }
 
 }  // namespace sluice

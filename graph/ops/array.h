@@ -167,6 +167,29 @@ Output ShapeOf(const Scope& scope, Output input, const ShapeOptions& options = {
 // when the shape is fully defined.
 Output Size(const Scope& scope, Output input, const ShapeOptions& options = {});
 
+// The axes of the broadcast of shapes s0 and s1 (1-D i32/i64) along which
+// input 0 (r0) and input 1 (r1) were stretched or missing: summing a
+// gradient over r0 and reshaping to s0 gives input 0's gradient. Constant
+// when both shapes are.
+struct BroadcastGradientArgsOutputs {
+  Output r0;
+  Output r1;
+};
+BroadcastGradientArgsOutputs BroadcastGradientArgs(const Scope& scope, Output s0, Output s1);
+
+// start, start + delta, ... while before limit: scalars of one dtype (i32,
+// i64, f32 or f64); delta must not be 0.
+Output Range(const Scope& scope, Output start, Output limit, Output delta);
+
+// The inverse of the permutation `x` (1-D i32/i64): y[x[i]] = i.
+Output InvertPermutation(const Scope& scope, Output x);
+
+// output[k, ...] = sum of data[i..., ...] over every index i... with
+// segment_ids[i...] == k; `segment_ids` (i32/i64) has a prefix of data's shape,
+// `num_segments` is a scalar. Ids outside [0, num_segments) are dropped.
+Output UnsortedSegmentSum(const Scope& scope, Output data, Output segment_ids,
+                          Output num_segments);
+
 }  // namespace sluice
 
 #endif  // SLUICE_GRAPH_OPS_ARRAY_H_

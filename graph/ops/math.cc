@@ -235,7 +235,7 @@ void RegisterMathOps(OpRegistry& r) {
                  .Attr("T: {numeric}")
                  .SetShapeFn(AddNShape)
                  .Differentiable());
-  for (const char* name : {"Neg", "Square", "Abs"}) RegisterUnary(r, name, "T: {numeric}");
+  for (const char* name : {"Neg", "Square", "Abs", "Sign"}) RegisterUnary(r, name, "T: {numeric}");
   for (const char* name : {"Sqrt", "Rsqrt", "Exp", "Log"}) RegisterUnary(r, name, "T: {floating}");
 
   r.Register(OpDefBuilder("MatMul")
@@ -332,6 +332,7 @@ SLUICE_BINARY_BUILDER(LogicalOr)
 SLUICE_UNARY_BUILDER(Neg)
 SLUICE_UNARY_BUILDER(Square)
 SLUICE_UNARY_BUILDER(Abs)
+SLUICE_UNARY_BUILDER(Sign)
 SLUICE_UNARY_BUILDER(Sqrt)
 SLUICE_UNARY_BUILDER(Rsqrt)
 SLUICE_UNARY_BUILDER(Exp)

@@ -23,6 +23,8 @@ Output AddN(const Scope& scope, const std::vector<Output>& inputs);
 Output Neg(const Scope& scope, Output x);
 Output Square(const Scope& scope, Output x);
 Output Abs(const Scope& scope, Output x);
+// -1, 0 or 1 by the sign of each element.
+Output Sign(const Scope& scope, Output x);
 Output Sqrt(const Scope& scope, Output x);
 Output Rsqrt(const Scope& scope, Output x);
 Output Exp(const Scope& scope, Output x);

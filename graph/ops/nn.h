@@ -1,6 +1,7 @@
 // Builders for activations, softmax, BiasAdd, convolution, pooling, batch
-// normalisation and the softmax cross-entropy losses. Every op here is
-// differentiable; T is a floating dtype unless a builder says otherwise.
+// normalisation and the softmax cross-entropy losses, and the backward ops
+// their gradients are made of. Every forward op here is differentiable; T is
+// a floating dtype unless a builder says otherwise.
 //
 // Layouts follow TensorFlow: data_format "NHWC" (the default) or "NCHW" for
 // activations, and HWIO ([height, width, in_channels, out_channels]) for
@@ -119,6 +120,87 @@ CrossEntropyOutputs SoftmaxCrossEntropyWithLogits(const Scope& scope, Output fea
 // (i32 or i64).
 CrossEntropyOutputs SparseSoftmaxCrossEntropyWithLogits(const Scope& scope, Output features,
                                                         Output labels);
+
+// ---------------------------------------------------------------------------
+// Backward ops: what the gradients of the ops above are built from. They
+// have TensorFlow's names, inputs, outputs and attributes, and are not
+// themselves differentiable.
+
+// Activation gradients: `gradients` is the gradient of the loss with respect
+// to the activation's output, `features` its input (`outputs` for Elu); both
+// must have the same shape, which the result has.
+// gradients where features > 0, else 0.
+Output ReluGrad(const Scope& scope, Output gradients, Output features);
+// gradients where 0 < features < 6, else 0.
+Output Relu6Grad(const Scope& scope, Output gradients, Output features);
+// From Elu's output: gradients where outputs > 0, else gradients * (outputs + 1).
+Output EluGrad(const Scope& scope, Output gradients, Output outputs);
+// gradients * sigmoid(features).
+Output SoftplusGrad(const Scope& scope, Output gradients, Output features);
+// gradients where features > 0, else gradients * alpha.
+Output LeakyReluGrad(const Scope& scope, Output gradients, Output features,
+                     const LeakyReluOptions& options = {});
+// gradients * Gelu'(features), of the erf form or (approximate) of the tanh
+// approximation, whichever the forward Gelu used.
+Output GeluGrad(const Scope& scope, Output gradients, Output features,
+                const GeluOptions& options = {});
+// From the forward output y (TensorFlow's order: y first): dy * y * (1 - y).
+Output SigmoidGrad(const Scope& scope, Output y, Output dy);
+// From the forward output y: dy * (1 - y^2).
+Output TanhGrad(const Scope& scope, Output y, Output dy);
+
+// The gradient of BiasAdd with respect to its bias: `out_backprop` summed
+// over every dim but the channel one (the last for NHWC, dim 1 for NCHW);
+// the result is [C].
+Output BiasAddGrad(const Scope& scope, Output out_backprop, const BiasAddOptions& options = {});
+
+// The gradient of Conv2D with respect to its input. `input_sizes` is a 1-D
+// i32 tensor of 4 entries, the input's shape in data_format; `filter` is
+// HWIO; `out_backprop` has the shape of Conv2D's output for that input. The
+// result has the shape `input_sizes` holds (unknown dims of rank 4 when its
+// value is not known while building). Options are the forward Conv2D's.
+Output Conv2DBackpropInput(const Scope& scope, Output input_sizes, Output filter,
+                           Output out_backprop, const Conv2DOptions& options = {});
+// The gradient of Conv2D with respect to its filter: `filter_sizes` is a 1-D
+// i32 tensor of 4 entries, the HWIO filter shape, which the result has.
+Output Conv2DBackpropFilter(const Scope& scope, Output input, Output filter_sizes,
+                            Output out_backprop, const Conv2DOptions& options = {});
+
+// The gradient of MaxPool: `grad` (the shape of `orig_output`, MaxPool's
+// output for `orig_input`) goes to the first maximum of each window (in
+// row-major window order). The result has orig_input's shape.
+Output MaxPoolGrad(const Scope& scope, Output orig_input, Output orig_output, Output grad,
+                   const PoolOptions& options = {});
+// The gradient of AvgPool: each `grad` entry is shared equally by the input
+// elements of its window (padding excluded, as in AvgPool).
+// `orig_input_shape` is a 1-D i32 tensor of 4 entries, the result's shape.
+Output AvgPoolGrad(const Scope& scope, Output orig_input_shape, Output grad,
+                   const PoolOptions& options = {});
+
+struct FusedBatchNormGradOptions {
+  // The forward op's.
+  float epsilon = 0.0001f;
+  std::string data_format = "NHWC";
+  // Whether the forward op normalised with the batch statistics (so they
+  // depend on x) or with given constants.
+  bool is_training = true;
+};
+struct FusedBatchNormGradOutputs {
+  Output x_backprop;       // x's shape
+  Output scale_backprop;   // [C]
+  Output offset_backprop;  // [C]
+};
+// The gradient of FusedBatchNorm. `y_backprop` and `x` are 4-D of one shape;
+// `scale` is [C]. In training, reserve_space_1 and reserve_space_2 are the
+// forward op's outputs of those names (the batch mean and biased variance);
+// in inference they are the mean and variance the forward op was given. The
+// op also has TensorFlow's two empty outputs reserve_space_3 and
+// reserve_space_4 ([0]), which the builder does not return. All outputs are
+// null on error.
+FusedBatchNormGradOutputs FusedBatchNormGrad(const Scope& scope, Output y_backprop, Output x,
+                                             Output scale, Output reserve_space_1,
+                                             Output reserve_space_2,
+                                             const FusedBatchNormGradOptions& options = {});
 
 }  // namespace sluice
 

@@ -12,6 +12,7 @@ void RegisterMathOps(OpRegistry& registry);    // graph/ops/math.cc
 void RegisterNnOps(OpRegistry& registry);      // graph/ops/nn.cc
 void RegisterArrayOps(OpRegistry& registry);   // graph/ops/array.cc
 void RegisterRandomOps(OpRegistry& registry);  // graph/ops/random.cc
+void RegisterTrainingOps(OpRegistry& registry);  // graph/ops/training.cc
 
 }  // namespace sluice
 

@@ -11,6 +11,7 @@ const OpRegistry& OpRegistry::Global() {
     RegisterNnOps(*r);
     RegisterArrayOps(*r);
     RegisterRandomOps(*r);
+    RegisterTrainingOps(*r);
     return r;
   }();
   return *registry;

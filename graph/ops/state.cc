@@ -83,6 +83,7 @@ void RegisterStateOps(OpRegistry& r) {
                  .Attr("dtype: type")
                  .Attr("shape: shape")
                  .SetShapeFn(PlaceholderWithDefaultShape)
+                 .Differentiable()
                  .Doc("A placeholder that yields its input when nothing is fed."));
   r.Register(OpDefBuilder("Const")
                  .Output("output: dtype")
