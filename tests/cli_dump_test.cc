@@ -315,7 +315,7 @@ TEST_CASE("sluice without a known command prints usage or one error line") {
     const RunResult result = RunSluice({"frobnicate", "model.pb"});
     CHECK(result.exit_code == 2);
     CHECK(result.out.empty());
-    CHECK(result.err == "sluice: unknown command 'frobnicate' (expected dump or run)\n");
+    CHECK(result.err == "sluice: unknown command 'frobnicate' (expected dump, run or train)\n");
   }
   SECTION("no command: usage on stderr") {
     const RunResult result = RunSluice({});
@@ -349,7 +349,7 @@ TEST_CASE("sluice without a known command prints usage or one error line") {
     const RunResult result = RunSluice({"help", "frobnicate"});
     CHECK(result.exit_code == 2);
     CHECK(result.out.empty());
-    CHECK(result.err == "sluice help: unknown command 'frobnicate' (expected dump or run)\n");
+    CHECK(result.err == "sluice help: unknown command 'frobnicate' (expected dump, run or train)\n");
   }
 }
 

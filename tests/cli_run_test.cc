@@ -291,9 +291,9 @@ TEST_CASE("run describes itself") {
   CHECK(help.err.empty());
   CHECK(help.out.rfind(
             "usage: sluice run GRAPH --feed NAME=FILE.npy ... --fetch NAME ... [--target NAME "
-            "...] [--out DIR]\n",
+            "...] [--out DIR] [--restore CKPT]\n",
             0) == 0);
-  for (const char* flag : {"--feed", "--fetch", "--target", "--out"}) {
+  for (const char* flag : {"--feed", "--fetch", "--target", "--out", "--restore"}) {
     CHECK(help.out.find(std::string("\n  ") + flag + "  ") != std::string::npos);
   }
   RunResult via_help = RunSluice({"help", "run"});

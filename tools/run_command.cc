@@ -25,6 +25,8 @@ ABSL_FLAG(std::vector<std::string>, fetch, {},
           "NAME: an output (node or node:index) to compute and print; repeats");
 ABSL_FLAG(std::vector<std::string>, target, {}, "NAME: a node to run for its effect; repeats");
 ABSL_FLAG(std::string, out, "", "DIR: also save each fetch as DIR/NAME.npy");
+ABSL_FLAG(std::string, restore, "",
+          "CKPT: start every variable from this checkpoint instead of its initializer");
 
 namespace sluice {
 namespace {
@@ -198,7 +200,7 @@ absl::Status SaveFetches(const std::string& dir, const std::vector<std::string>&
 }  // namespace
 
 const std::vector<absl::string_view>& RunFlagNames() {
-  static const auto* names = new std::vector<absl::string_view>{"feed", "fetch", "target", "out"};
+  static const auto* names = new std::vector<absl::string_view>{"feed", "fetch", "target", "out", "restore"};
   return *names;
 }
 
@@ -220,6 +222,7 @@ absl::StatusOr<RunCommandOptions> RunOptionsFromCommandLine(const std::vector<st
   ASSIGN_OR_RETURN(options.fetches, NamesOf("fetch", absl::GetFlag(FLAGS_fetch)));
   ASSIGN_OR_RETURN(options.targets, NamesOf("target", absl::GetFlag(FLAGS_target)));
   options.out_dir = absl::GetFlag(FLAGS_out);
+  options.restore_path = absl::GetFlag(FLAGS_restore);
   if (options.fetches.empty() && options.targets.empty()) {
     return absl::InvalidArgumentError("nothing to run: give at least one --fetch or --target");
   }
@@ -250,7 +253,15 @@ absl::StatusOr<std::string> RunGraphFile(const RunCommandOptions& options) {
     feeds.emplace_back(name, *std::move(value));
   }
   ASSIGN_OR_RETURN(std::unique_ptr<Session> session, Session::Create(*graph));
-  const std::vector<std::string> initializers = NeededInitializers(*graph, options);
+  if (!options.restore_path.empty()) {
+    absl::Status restored = session->RestoreCheckpoint(options.restore_path);
+    if (!restored.ok()) {
+      return absl::Status(restored.code(), absl::StrCat("--restore: ", restored.message()));
+    }
+  }
+  const std::vector<std::string> initializers =
+      options.restore_path.empty() ? NeededInitializers(*graph, options)
+                                   : std::vector<std::string>{};
   if (!initializers.empty()) {
     // The feeds go along in case an initializer reads one.
     RETURN_IF_ERROR(session->Run(feeds, {}, initializers).status());

@@ -13,7 +13,8 @@
 namespace sluice {
 
 inline constexpr absl::string_view kRunUsage =
-    "sluice run GRAPH --feed NAME=FILE.npy ... --fetch NAME ... [--target NAME ...] [--out DIR]";
+    "sluice run GRAPH --feed NAME=FILE.npy ... --fetch NAME ... [--target NAME ...] [--out DIR] "
+    "[--restore CKPT]";
 inline constexpr absl::string_view kRunSummary =
     "run a graph file on .npy inputs; print the fetched tensors or save them as .npy";
 
@@ -31,6 +32,8 @@ struct RunCommandOptions {
   std::vector<std::string> fetches;
   std::vector<std::string> targets;
   std::string out_dir;  // empty: print only
+  // A checkpoint to start the variables from (empty: their initializers).
+  std::string restore_path;
 };
 
 // Builds the options from the positional arguments and the flag values; every
@@ -40,8 +43,9 @@ struct RunCommandOptions {
 absl::StatusOr<RunCommandOptions> RunOptionsFromCommandLine(const std::vector<std::string>& args);
 
 // Loads the graph and the feeds, runs once, writes the fetches to out_dir when
-// set, and returns the text to print. The variables the run reads start from
-// their initializers (a graph file holds no trained values). Errors name the
+// set, and returns the text to print. The variables start from the checkpoint
+// when one is given, else (a graph file holds no trained values) the ones the
+// run reads start from their initializers. Errors name the
 // file, node or flag at fault; on an error no output file is left behind.
 absl::StatusOr<std::string> RunGraphFile(const RunCommandOptions& options);
 

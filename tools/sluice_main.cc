@@ -27,6 +27,7 @@
 #include "absl/strings/strip.h"
 #include "tools/dump_command.h"
 #include "tools/run_command.h"
+#include "tools/train_command.h"
 
 namespace sluice {
 namespace {
@@ -94,9 +95,24 @@ int RunRunCommand(const std::vector<std::string>& args) {
   return PrintResult("run", *text);
 }
 
+int RunTrainCommand(const std::vector<std::string>& args) {
+  absl::StatusOr<TrainCommandOptions> options = TrainOptionsFromCommandLine(args);
+  if (!options.ok()) {
+    PrintError("train", options.status().message());
+    return kExitUsage;
+  }
+  absl::Status trained = RunTrain(*options, stdout, stderr);
+  if (!trained.ok()) {
+    PrintError("train", trained.message());
+    return kExitFailure;
+  }
+  return kExitOk;
+}
+
 const Command kCommands[] = {
     {"dump", kDumpUsage, kDumpSummary, &DumpFlagNames, &RunDumpCommand},
     {"run", kRunUsage, kRunSummary, &RunFlagNames, &RunRunCommand},
+    {"train", kTrainUsage, kTrainSummary, &TrainFlagNames, &RunTrainCommand},
 };
 
 const Command* FindCommand(absl::string_view name) {
@@ -129,7 +145,8 @@ std::string CommandUsage(const Command& command) {
   const std::vector<absl::string_view>& flags = command.flag_names();
   if (!flags.empty()) out.append("\nflags:\n");
   for (absl::string_view name : flags) {
-    const absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
+    const absl::CommandLineFlag* flag =
+        absl::FindCommandLineFlag(absl::StrReplaceAll(name, {{"-", "_"}}));
     if (flag == nullptr) continue;
     absl::StrAppend(&out, "  --", name, "  ", flag->Help(), " (default: ", flag->DefaultValue(),
                     ")\n");
@@ -141,10 +158,11 @@ bool IsHelpArg(absl::string_view arg) {
   return arg == "help" || arg == "--help" || arg == "-help" || arg == "-h";
 }
 
-// The flag `name` if `command` accepts it.
+// The flag `name` if `command` accepts it. Commands spell multi-word flags
+// with dashes (--train-op); Abseil names them with underscores.
 absl::CommandLineFlag* FindCommandFlag(const Command& command, absl::string_view name) {
   for (absl::string_view accepted : command.flag_names()) {
-    if (accepted == name) return absl::FindCommandLineFlag(name);
+    if (accepted == name) return absl::FindCommandLineFlag(absl::StrReplaceAll(name, {{"-", "_"}}));
   }
   return nullptr;
 }
