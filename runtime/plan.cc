@@ -10,6 +10,7 @@
 #include "graph/status_macros.h"
 #include "absl/synchronization/notification.h"
 #include "kernels/variable_store.h"
+#include "passes/pipeline.h"
 #include "runtime/thread_pool.h"
 
 namespace sluice {
@@ -221,6 +222,23 @@ absl::StatusOr<std::unique_ptr<Plan>> Plan::Compile(const Graph& graph, const Pl
     }
   }
 
+  // The optimisation pipeline, on the specialised graph.
+  std::vector<Output> specialised_fetches;
+  for (const Output& f : fetches) {
+    auto it = mapped.find(f);
+    specialised_fetches.push_back(it != mapped.end() ? it->second
+                                                     : Output(node_map[f.node->id()], f.index));
+  }
+  {
+    PassContext context;
+    context.fetches = specialised_fetches;
+    for (Node* t : targets) context.targets.push_back(node_map[t->id()]);
+    context.kernels = env.kernels;
+    ASSIGN_OR_RETURN(Pipeline pipeline, StandardPipeline(env.options->optimization));
+    ASSIGN_OR_RETURN(plan->pass_stats_, pipeline.Run(g, context));
+    specialised_fetches = context.fetches;
+  }
+
   // Slots and kernels, in schedule order.
   ASSIGN_OR_RETURN(std::vector<Node*> schedule, g.TopologicalOrder());
   std::vector<std::vector<int>> slot_of(g.id_bound());
@@ -269,9 +287,7 @@ absl::StatusOr<std::unique_ptr<Plan>> Plan::Compile(const Graph& graph, const Pl
     }
   }
   for (Node* f : feed_nodes) plan->feed_slots_.push_back(slot_of[f->id()][0]);
-  for (const Output& f : fetches) {
-    auto it = mapped.find(f);
-    const Output out = it != mapped.end() ? it->second : Output(node_map[f.node->id()], f.index);
+  for (const Output& out : specialised_fetches) {
     const int slot = slot_of[out.node->id()][out.index];
     plan->fetch_slots_.push_back(slot);
     const auto& fresh = plan->fresh_fetch_slots_;

@@ -15,6 +15,7 @@
 #include "graph/graph.h"
 #include "kernels/kernel.h"
 #include "kernels/kernel_registry.h"
+#include "passes/pipeline.h"
 #include "runtime/session.h"
 
 namespace sluice {
@@ -62,6 +63,8 @@ class Plan {
   int num_steps() const { return static_cast<int>(steps_.size()); }
   // Bytes of intermediate tensors one execution needs.
   int64_t arena_bytes() const { return arena_bytes_; }
+  // What each pass of the optimisation pipeline did while compiling.
+  const std::vector<PassStats>& pass_stats() const { return pass_stats_; }
 
  private:
   struct Slot {
@@ -100,6 +103,7 @@ class Plan {
   // copy out of the reused arena.
   std::vector<int> fresh_fetch_slots_;
   int64_t arena_bytes_ = 0;
+  std::vector<PassStats> pass_stats_;
 
   // A plain mutex: held for a push or pop on every run, where Abseil's
   // debug-mode deadlock bookkeeping (on in Debian's build) costs more.

@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "graph/graph.h"
 #include "graph/tensor.h"
+#include "passes/pipeline.h"
 
 namespace sluice {
 
@@ -27,6 +28,8 @@ struct SessionOptions {
   int plan_cache_capacity = 32;
   // Graph-level seed combined with each random op's seed and seed2.
   uint64_t seed = 87654321;
+  // The graph optimisation pipeline run on every compiled plan.
+  OptimizationOptions optimization;
 };
 
 struct RunOptions {
