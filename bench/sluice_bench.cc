@@ -1,5 +1,6 @@
 // Micro-benchmarks of the runtime: per-run overhead, per-op overhead on tiny
-// tensors, GEMM against oneDNN called directly, and MLP inference.
+// tensors, GEMM against oneDNN called directly, MLP inference, and the
+// examples' MLP and CNN (training steps and inference, pipeline on and off).
 //
 //   build/bin/sluice_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 #include <benchmark/benchmark.h>
@@ -10,6 +11,7 @@
 #include "graph/ops/math.h"
 #include "graph/ops/nn.h"
 #include "graph/ops/state.h"
+#include "bench/bench_models.h"
 #include "runtime/session.h"
 
 namespace sluice {
@@ -163,6 +165,60 @@ void BM_MlpForward(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_MlpForward)->Arg(1)->Arg(128)->Unit(benchmark::kMicrosecond);
+
+// The examples' models (bench/bench_models.h): a training step (train op,
+// training flag fed true) or inference (logits, flag at its default), at
+// batch range(0), with the optimisation pipeline on (range(1) = 1) or off.
+void RunModel(benchmark::State& state, const absl::StatusOr<bench::BenchModel>& model,
+              bool train) {
+  if (!model.ok()) {
+    state.SkipWithError(std::string(model.status().message()).c_str());
+    return;
+  }
+  const int64_t batch = state.range(0);
+  SessionOptions options;
+  options.optimization.level = static_cast<int>(state.range(1));
+  auto session = Session::Create(*model->graph, options);
+  if (!session.ok()) {
+    state.SkipWithError(std::string(session.status().message()).c_str());
+    return;
+  }
+  Check((*session)->Run(FeedList{}, {}, {"init"}), state);
+  std::vector<int64_t> dims = {batch};
+  dims.insert(dims.end(), model->image_dims.dims().begin(), model->image_dims.dims().end());
+  Tensor images = Filled(Shape(absl::MakeConstSpan(dims)), 11);
+  Tensor labels(DType::kI64, Shape{batch});
+  for (int64_t i = 0; i < batch; ++i) labels.data<int64_t>()[i] = i % 10;
+  absl::StatusOr<Session::CallableHandle> handle =
+      train ? (*session)->MakeCallable({"images", "labels", "training"}, {}, {"train"})
+            : (*session)->MakeCallable({"images"}, {"logits"});
+  if (!handle.ok()) {
+    state.SkipWithError(std::string(handle.status().message()).c_str());
+    return;
+  }
+  const std::vector<Tensor> feeds =
+      train ? std::vector<Tensor>{images, labels, Tensor::Scalar(true)}
+            : std::vector<Tensor>{images};
+  Check((*session)->RunCallable(*handle, feeds), state);
+  for (auto _ : state) {
+    auto r = (*session)->RunCallable(*handle, feeds);
+    benchmark::DoNotOptimize(r);
+  }
+  state.SetItemsProcessed(state.iterations() * batch);
+}
+
+void BM_MlpTrain(benchmark::State& state) { RunModel(state, bench::BuildMlp(), true); }
+void BM_CnnTrain(benchmark::State& state) { RunModel(state, bench::BuildCnn(), true); }
+void BM_MlpInfer(benchmark::State& state) { RunModel(state, bench::BuildMlp(), false); }
+void BM_CnnInfer(benchmark::State& state) { RunModel(state, bench::BuildCnn(), false); }
+// Arguments: {batch, pipeline on}.
+#define SLUICE_MODEL_BENCHMARK(fn) \
+  BENCHMARK(fn)->ArgsProduct({{1, 128}, {0, 1}})->ArgNames({"batch", "pipeline"}) \
+      ->Unit(benchmark::kMicrosecond)->UseRealTime()
+SLUICE_MODEL_BENCHMARK(BM_MlpTrain);
+SLUICE_MODEL_BENCHMARK(BM_CnnTrain);
+SLUICE_MODEL_BENCHMARK(BM_MlpInfer);
+SLUICE_MODEL_BENCHMARK(BM_CnnInfer);
 
 }  // namespace
 }  // namespace sluice
