@@ -15,6 +15,7 @@ void RegisterCpuKernels(KernelRegistry& registry) {
   RegisterArrayGradKernels(registry);
   RegisterRandomKernels(registry);
   RegisterTrainingKernels(registry);
+  RegisterFusedKernels(registry);
 }
 
 }  // namespace sluice::cpu

@@ -21,6 +21,7 @@ void RegisterArrayKernels(KernelRegistry& registry);        // cpu/array.cc
 void RegisterArrayGradKernels(KernelRegistry& registry);    // cpu/array_grad.cc
 void RegisterRandomKernels(KernelRegistry& registry);       // cpu/random.cc
 void RegisterTrainingKernels(KernelRegistry& registry);     // cpu/training.cc
+void RegisterFusedKernels(KernelRegistry& registry);        // cpu/fused.cc
 
 }  // namespace sluice::cpu
 

@@ -32,6 +32,8 @@ struct OptimizationOptions {
   std::vector<std::string> disabled;
   // Verify the graph after every pass (tests and debug builds turn it on).
   bool verify = false;
+  // Let the memory plan reuse arena bytes and run ops in place (off: a region per tensor).
+  bool memory_reuse = true;
 };
 
 class Pipeline {

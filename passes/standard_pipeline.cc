@@ -4,6 +4,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "passes/algebraic_simplifier.h"
+#include "passes/constant_folding.h"
+#include "passes/cse.h"
+#include "passes/fusion.h"
 #include "passes/pipeline.h"
 #include "passes/prune.h"
 
@@ -19,6 +23,15 @@ struct PassEntry {
 
 const std::vector<PassEntry>& Passes() {
   static const auto* passes = new std::vector<PassEntry>{
+      {"prune", [] { return std::make_unique<PrunePass>(); }, 0},
+      // Folding exposes identities and duplicates, and merging or
+      // simplifying exposes more constants: repeated until none changes.
+      {"constant-folding", [] { return std::make_unique<ConstantFoldingPass>(); }, 1},
+      {"cse", [] { return std::make_unique<CsePass>(); }, 1},
+      {"simplify", [] { return std::make_unique<AlgebraicSimplifierPass>(); }, 1},
+      {"fusion", [] { return std::make_unique<FusionPass>(); }, 0},
+      // What the rewrites left unread (the unchosen branch of a Select, the
+      // constants of x*1) goes.
       {"prune", [] { return std::make_unique<PrunePass>(); }, 0},
   };
   return *passes;

@@ -9,8 +9,12 @@
 #include "absl/strings/str_cat.h"
 #include "graph/status_macros.h"
 #include "absl/synchronization/notification.h"
+#include "kernels/evaluate.h"
 #include "kernels/variable_store.h"
+#include "passes/memory/liveness.h"
+#include "passes/memory/memory_plan.h"
 #include "passes/pipeline.h"
+#include "runtime/kernel_setup.h"
 #include "runtime/thread_pool.h"
 
 namespace sluice {
@@ -70,22 +74,12 @@ bool IsFoldable(const Node& node) {
 // Computes `node` (all inputs known) with its kernel; empty when no kernel
 // can (the node then simply runs at run time).
 std::vector<Tensor> EvaluateSmallNode(const Node& node, const CompileEnv& env) {
-  KernelInit init{node, DeviceType::kCpu, env.variables, env.options->seed, 1};
-  if (!env.kernels->Supports(node, DeviceType::kCpu)) return {};
-  auto kernel = env.kernels->CreateKernel(init);
-  if (!kernel.ok()) return {};
   std::vector<const Tensor*> inputs;
   for (const Output& in : node.inputs()) inputs.push_back(in.node->output_value(in.index));
-  std::vector<Tensor> outputs;
-  for (int i = 0; i < node.num_outputs(); ++i) {
-    outputs.emplace_back(node.output_dtype(i), node.output_shape(i));
-  }
-  std::vector<Tensor*> output_ptrs;
-  for (Tensor& t : outputs) output_ptrs.push_back(&t);
-  std::unique_ptr<KernelState> state = (*kernel)->CreateState();
-  KernelContext ctx{inputs, output_ptrs, state.get()};
-  if (!(*kernel)->Compute(ctx).ok()) return {};
-  return outputs;
+  absl::StatusOr<std::vector<Tensor>> outputs =
+      EvaluateNode(*env.kernels, node, inputs, env.variables, env.options->seed);
+  if (!outputs.ok()) return {};
+  return *std::move(outputs);
 }
 
 }  // namespace
@@ -235,6 +229,7 @@ absl::StatusOr<std::unique_ptr<Plan>> Plan::Compile(const Graph& graph, const Pl
     for (Node* t : targets) context.targets.push_back(node_map[t->id()]);
     context.kernels = env.kernels;
     ASSIGN_OR_RETURN(Pipeline pipeline, StandardPipeline(env.options->optimization));
+    if (env.pass_observer) pipeline.set_observer(env.pass_observer);
     ASSIGN_OR_RETURN(plan->pass_stats_, pipeline.Run(g, context));
     specialised_fetches = context.fetches;
   }
@@ -242,13 +237,27 @@ absl::StatusOr<std::unique_ptr<Plan>> Plan::Compile(const Graph& graph, const Pl
   // Slots and kernels, in schedule order.
   ASSIGN_OR_RETURN(std::vector<Node*> schedule, g.TopologicalOrder());
   std::vector<std::vector<int>> slot_of(g.id_bound());
+  std::vector<std::string> slot_names;
   for (Node* n : schedule) {
     for (int i = 0; i < n->num_outputs(); ++i) {
       slot_of[n->id()].push_back(static_cast<int>(plan->slots_.size()));
       plan->slots_.push_back({n->output_dtype(i), n->output_shape(i), -1});
+      slot_names.push_back(absl::StrCat(n->name(), ":", i));
     }
   }
+  // What the memory planner sees: each slot's size and role, each step's
+  // slots and which outputs its kernel sets itself.
+  Schedule memory_schedule;
+  for (const Slot& slot : plan->slots_) {
+    memory_schedule.slots.push_back(
+        {slot.dtype, slot.shape.num_elements() * DTypeSize(slot.dtype), false, false});
+  }
+  for (Node* f : feed_nodes) memory_schedule.slots[slot_of[f->id()][0]].fed = true;
+  for (const Output& out : specialised_fetches) {
+    memory_schedule.slots[slot_of[out.node->id()][out.index]].fetched = true;
+  }
   const int num_threads = env.options->intra_op_threads;
+  std::vector<bool> forwarded_slot(plan->slots_.size(), false);
   for (Node* n : schedule) {
     if (std::find(feed_nodes.begin(), feed_nodes.end(), n) != feed_nodes.end()) continue;
     KernelInit init{*n, DeviceType::kCpu, env.variables, env.options->seed, num_threads};
@@ -258,18 +267,31 @@ absl::StatusOr<std::unique_ptr<Plan>> Plan::Compile(const Graph& graph, const Pl
     step.kernel = kernel.get();
     for (const Output& in : n->inputs()) step.inputs.push_back(slot_of[in.node->id()][in.index]);
     step.outputs = slot_of[n->id()];
-    std::vector<bool> forwarded(n->num_outputs(), false);
-    for (int i : kernel->ForwardedOutputs()) forwarded[i] = true;
-    for (int i = 0; i < n->num_outputs(); ++i) {
-      if (forwarded[i]) continue;
-      Slot& slot = plan->slots_[step.outputs[i]];
-      slot.offset = plan->arena_bytes_;
-      const int64_t bytes = slot.shape.num_elements() * DTypeSize(slot.dtype);
-      plan->arena_bytes_ += (bytes + kTensorAlignment - 1) / kTensorAlignment * kTensorAlignment;
+    ScheduleStep memory_step;
+    memory_step.inputs = step.inputs;
+    memory_step.outputs = step.outputs;
+    memory_step.forwarded.assign(n->num_outputs(), false);
+    for (int i : kernel->ForwardedOutputs()) {
+      memory_step.forwarded[i] = true;
+      forwarded_slot[step.outputs[i]] = true;
     }
+    memory_step.in_place_op = IsInPlaceOp(n->op());
+    memory_schedule.steps.push_back(std::move(memory_step));
     plan->kernels_.push_back(std::move(kernel));
     plan->steps_.push_back(std::move(step));
   }
+  // The inter-op executor runs steps in any order their dependencies allow,
+  // not in schedule order, so lifetimes measured on the schedule do not hold
+  // there: such plans give every tensor its own region.
+  MemoryPlanOptions memory_options;
+  memory_options.reuse =
+      env.options->optimization.memory_reuse && !env.options->inter_op_parallelism;
+  ASSIGN_OR_RETURN(plan->memory_plan_,
+                   BuildMemoryPlan(memory_schedule, slot_names, memory_options));
+  for (size_t i = 0; i < plan->slots_.size(); ++i) {
+    plan->slots_[i].offset = plan->memory_plan_.slot_offsets[i];
+  }
+  plan->arena_bytes_ = plan->memory_plan_.arena_bytes;
   // Dependencies between steps, for parallel execution.
   std::vector<int> step_of(g.id_bound(), -1);
   for (size_t i = 0; i < plan->steps_.size(); ++i) step_of[plan->steps_[i].node->id()] = static_cast<int>(i);
@@ -290,8 +312,11 @@ absl::StatusOr<std::unique_ptr<Plan>> Plan::Compile(const Graph& graph, const Pl
   for (const Output& out : specialised_fetches) {
     const int slot = slot_of[out.node->id()][out.index];
     plan->fetch_slots_.push_back(slot);
+    // Kernel-written fetches live outside the arena (the planner left them
+    // out): each run gives them a buffer of their own.
     const auto& fresh = plan->fresh_fetch_slots_;
-    if (plan->slots_[slot].offset >= 0 && std::find(fresh.begin(), fresh.end(), slot) == fresh.end()) {
+    if (!memory_schedule.slots[slot].fed && !forwarded_slot[slot] &&
+        std::find(fresh.begin(), fresh.end(), slot) == fresh.end()) {
       plan->fresh_fetch_slots_.push_back(slot);
     }
   }
@@ -466,6 +491,16 @@ absl::StatusOr<std::vector<Tensor>> Plan::Execute(absl::Span<const Tensor> feeds
   ReleaseFrame(std::move(frame));
   if (!status.ok()) return status;
   return results;
+}
+
+absl::StatusOr<std::unique_ptr<Plan>> CompilePlanForInspection(
+    const Graph& graph, const PlanRequest& request, const SessionOptions& options,
+    std::function<void(const PassStats&, const Graph&)> pass_observer) {
+  auto variables = std::make_unique<VariableStore>();
+  CompileEnv env{&GlobalKernelRegistry(), variables.get(), &options, std::move(pass_observer)};
+  ASSIGN_OR_RETURN(std::unique_ptr<Plan> plan, Plan::Compile(graph, request, env));
+  plan->owned_variables_ = std::move(variables);
+  return plan;
 }
 
 }  // namespace sluice

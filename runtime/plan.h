@@ -4,6 +4,7 @@
 #ifndef SLUICE_RUNTIME_PLAN_H_
 #define SLUICE_RUNTIME_PLAN_H_
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -15,6 +16,7 @@
 #include "graph/graph.h"
 #include "kernels/kernel.h"
 #include "kernels/kernel_registry.h"
+#include "passes/memory/memory_plan.h"
 #include "passes/pipeline.h"
 #include "runtime/session.h"
 
@@ -37,6 +39,8 @@ struct CompileEnv {
   const KernelRegistry* kernels = nullptr;
   VariableStore* variables = nullptr;
   const SessionOptions* options = nullptr;
+  // Called after every pass of the optimisation pipeline (sluice dump --passes).
+  std::function<void(const PassStats&, const Graph&)> pass_observer;
 };
 
 class Plan {
@@ -65,6 +69,9 @@ class Plan {
   int64_t arena_bytes() const { return arena_bytes_; }
   // What each pass of the optimisation pipeline did while compiling.
   const std::vector<PassStats>& pass_stats() const { return pass_stats_; }
+  // Where each intermediate tensor lives in the arena and for which steps.
+  // Slots are numbered in schedule order, a node's outputs in turn.
+  const MemoryPlan& memory_plan() const { return memory_plan_; }
 
  private:
   struct Slot {
@@ -88,10 +95,16 @@ class Plan {
   static void RunFrom(ParallelRun* run, int step);
 
   Plan();
+  friend absl::StatusOr<std::unique_ptr<Plan>> CompilePlanForInspection(
+      const Graph& graph, const PlanRequest& request, const SessionOptions& options,
+      std::function<void(const PassStats&, const Graph&)> pass_observer);
   std::unique_ptr<Frame> NewFrame() const;
   std::unique_ptr<Frame> AcquireFrame() const;
   void ReleaseFrame(std::unique_ptr<Frame> frame) const;
 
+  // Set by CompilePlanForInspection: the store the kernels of a plan made
+  // outside any Session refer to. Declared first so it outlives them.
+  std::unique_ptr<VariableStore> owned_variables_;
   std::unique_ptr<Graph> graph_;
   std::vector<std::unique_ptr<OpKernel>> kernels_;
   std::vector<Step> steps_;
@@ -103,6 +116,7 @@ class Plan {
   // copy out of the reused arena.
   std::vector<int> fresh_fetch_slots_;
   int64_t arena_bytes_ = 0;
+  MemoryPlan memory_plan_;
   std::vector<PassStats> pass_stats_;
 
   // A plain mutex: held for a push or pop on every run, where Abseil's
@@ -110,6 +124,15 @@ class Plan {
   mutable std::mutex frames_mu_;
   mutable std::vector<std::unique_ptr<Frame>> free_frames_;
 };
+
+// Compiles the plan a Session with `options` would compile for `request`,
+// without running it (for `sluice dump --memory` and tests). The plan has its
+// own, empty variable store: executing it needs no variable's value only.
+// Errors are those of Plan::Compile. `pass_observer`, when set, sees the
+// graph after every pass of the optimisation pipeline.
+absl::StatusOr<std::unique_ptr<Plan>> CompilePlanForInspection(
+    const Graph& graph, const PlanRequest& request, const SessionOptions& options = {},
+    std::function<void(const PassStats&, const Graph&)> pass_observer = {});
 
 }  // namespace sluice
 

@@ -61,7 +61,7 @@ struct Session::Impl {
     }
     request.fetch_names.assign(sig.fetch_names.begin(), sig.fetch_names.end());
     request.target_names.assign(sig.target_names.begin(), sig.target_names.end());
-    CompileEnv env{&GlobalKernelRegistry(), &variables, &options};
+    CompileEnv env{&GlobalKernelRegistry(), &variables, &options, {}};
     ASSIGN_OR_RETURN(std::unique_ptr<Plan> plan, Plan::Compile(*graph, request, env));
     std::shared_ptr<const Plan> cached = plans.Insert(request, std::move(plan));
     if (metadata != nullptr) {

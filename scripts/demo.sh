@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
-# Sets up, builds, and runs the main job: build a small model graph with the
-# C++ API, save it as .pbtxt, print its dump, and run it on sample inputs.
+# Sets up, builds, and runs the main job: build the Fashion-MNIST MLP
+# (784-256-10, batch normalisation, dropout, Adam) with the C++ API, save it
+# as a graph file, and train that file with `sluice train`. The last line is
+# the test accuracy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/setup.sh
-cmake --build build -j"$(nproc)" --target sluice_cli example_build_graph
+cmake --build build -j"$(nproc)" --target sluice_cli example_fashion_mlp
 mkdir -p build/demo
-build/bin/example_build_graph --out build/demo/mlp.pbtxt --inputs build/demo
+graph=build/demo/fashion_mlp.pbtxt
+build/bin/example_fashion_mlp --epochs 0 --save-graph "$graph"
 echo
-build/bin/sluice dump build/demo/mlp.pbtxt
+build/bin/sluice dump "$graph" | tail -n 4
 echo
-build/bin/sluice run build/demo/mlp.pbtxt --feed images=build/demo/images.npy \
-  --feed labels=build/demo/labels.npy --fetch probabilities,predicted,loss --out build/demo/out
+build/bin/sluice train "$graph" --train-op train --loss loss --accuracy accuracy \
+  --data /usr/share/datasets/fashion-mnist --epochs "${SLUICE_DEMO_EPOCHS:-10}" --batch 128 \
+  --seed 1 --checkpoint build/demo/fashion_mlp.ckpt --logdir build/demo/logs

@@ -291,7 +291,7 @@ TEST_CASE("run describes itself") {
   CHECK(help.err.empty());
   CHECK(help.out.rfind(
             "usage: sluice run GRAPH --feed NAME=FILE.npy ... --fetch NAME ... [--target NAME "
-            "...] [--out DIR] [--restore CKPT]\n",
+            "...] [--out DIR] [--restore CKPT] [--optimize 0|1] [--disable-pass NAME ...]\n",
             0) == 0);
   for (const char* flag : {"--feed", "--fetch", "--target", "--out", "--restore"}) {
     CHECK(help.out.find(std::string("\n  ") + flag + "  ") != std::string::npos);

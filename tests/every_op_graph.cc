@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "graph/ops/array.h"
+#include "graph/ops/fused.h"
 #include "graph/ops/math.h"
 #include "graph/ops/nn.h"
 #include "graph/ops/random.h"
@@ -132,6 +133,16 @@ Scope BuildEveryOpGraph() {
   FusedBatchNorm(nn, conv, scale, scale, scale, scale, {.epsilon = 0.001f, .is_training = false});
   SparseSoftmaxCrossEntropyWithLogits(nn, product, labels);
   SoftmaxCrossEntropyWithLogits(nn, product, probabilities);
+  // Fused ops (what the fusion pass produces).
+  FusedMatMulOptions fused_matmul;
+  fused_matmul.fused_ops = {"BiasAdd", "Add", "LeakyRelu"};
+  fused_matmul.transpose_b = true;
+  FusedMatMul(nn, x, w, {Const(nn, {0.1f, 0.2f, 0.3f, 0.4f}), product}, fused_matmul);
+  FusedConv2DOptions fused_conv;
+  fused_conv.fused_ops = {"BiasAdd", "Relu"};
+  fused_conv.conv.padding = "VALID";
+  FusedConv2D(nn, img, filter, {scale}, fused_conv);
+  FusedElementwise(nn, x, {half}, {{.op = "Mul", .operand = 0}, {.op = "Tanh"}});
 
   // Backward ops.
   Scope grad = s.NewSubScope("grad");

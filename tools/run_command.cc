@@ -18,6 +18,7 @@
 #include "graph/status_macros.h"
 #include "runtime/npy.h"
 #include "runtime/session.h"
+#include "tools/optimization_flags.h"
 
 ABSL_FLAG(std::vector<std::string>, feed, {},
           "NAME=FILE.npy: feed the output NAME (node or node:index) from a .npy file; repeats");
@@ -200,7 +201,8 @@ absl::Status SaveFetches(const std::string& dir, const std::vector<std::string>&
 }  // namespace
 
 const std::vector<absl::string_view>& RunFlagNames() {
-  static const auto* names = new std::vector<absl::string_view>{"feed", "fetch", "target", "out", "restore"};
+  static const auto* names = new std::vector<absl::string_view>{"feed",    "fetch",    "target",      "out",
+                                                               "restore", "optimize", "disable-pass"};
   return *names;
 }
 
@@ -223,6 +225,7 @@ absl::StatusOr<RunCommandOptions> RunOptionsFromCommandLine(const std::vector<st
   ASSIGN_OR_RETURN(options.targets, NamesOf("target", absl::GetFlag(FLAGS_target)));
   options.out_dir = absl::GetFlag(FLAGS_out);
   options.restore_path = absl::GetFlag(FLAGS_restore);
+  ASSIGN_OR_RETURN(options.optimization, OptimizationFromFlags());
   if (options.fetches.empty() && options.targets.empty()) {
     return absl::InvalidArgumentError("nothing to run: give at least one --fetch or --target");
   }
@@ -252,7 +255,9 @@ absl::StatusOr<std::string> RunGraphFile(const RunCommandOptions& options) {
     }
     feeds.emplace_back(name, *std::move(value));
   }
-  ASSIGN_OR_RETURN(std::unique_ptr<Session> session, Session::Create(*graph));
+  SessionOptions session_options;
+  session_options.optimization = options.optimization;
+  ASSIGN_OR_RETURN(std::unique_ptr<Session> session, Session::Create(*graph, session_options));
   if (!options.restore_path.empty()) {
     absl::Status restored = session->RestoreCheckpoint(options.restore_path);
     if (!restored.ok()) {

@@ -9,12 +9,13 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "passes/pipeline.h"
 
 namespace sluice {
 
 inline constexpr absl::string_view kRunUsage =
     "sluice run GRAPH --feed NAME=FILE.npy ... --fetch NAME ... [--target NAME ...] [--out DIR] "
-    "[--restore CKPT]";
+    "[--restore CKPT] [--optimize 0|1] [--disable-pass NAME ...]";
 inline constexpr absl::string_view kRunSummary =
     "run a graph file on .npy inputs; print the fetched tensors or save them as .npy";
 
@@ -34,6 +35,8 @@ struct RunCommandOptions {
   std::string out_dir;  // empty: print only
   // A checkpoint to start the variables from (empty: their initializers).
   std::string restore_path;
+  // --optimize and --disable-pass.
+  OptimizationOptions optimization;
 };
 
 // Builds the options from the positional arguments and the flag values; every

@@ -10,6 +10,7 @@
 #include "graph/graph_io.h"
 #include "graph/status_macros.h"
 #include "runtime/data_source.h"
+#include "tools/optimization_flags.h"
 
 ABSL_FLAG(std::string, train_op, "", "NAME: the node to run once per batch (e.g. train)");
 ABSL_FLAG(std::string, loss, "", "NAME: the scalar batch loss to report");
@@ -45,7 +46,8 @@ std::string Fixed(double v) { return absl::StrFormat("%.4f", v); }
 const std::vector<absl::string_view>& TrainFlagNames() {
   static const auto* names = new std::vector<absl::string_view>{
       "train-op", "loss", "accuracy", "data",       "epochs", "batch",
-      "inputs",   "labels", "checkpoint", "restore", "logdir", "seed"};
+      "inputs",   "labels", "checkpoint", "restore", "logdir", "seed",
+      "optimize", "disable-pass"};
   return *names;
 }
 
@@ -73,6 +75,7 @@ absl::StatusOr<TrainCommandOptions> TrainOptionsFromCommandLine(
   t.checkpoint_path = absl::GetFlag(FLAGS_checkpoint);
   t.restore_path = absl::GetFlag(FLAGS_restore);
   t.logdir = absl::GetFlag(FLAGS_logdir);
+  ASSIGN_OR_RETURN(t.session_options.optimization, OptimizationFromFlags());
   for (const auto& [flag, value] : {std::pair<const char*, const std::string*>{"train-op", &t.train_op},
                                     {"loss", &t.loss},
                                     {"data", &options.data_spec}}) {

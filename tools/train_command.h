@@ -16,7 +16,7 @@ namespace sluice {
 inline constexpr absl::string_view kTrainUsage =
     "sluice train GRAPH --train-op NAME --loss NAME [--accuracy NAME] --data SPEC --epochs N "
     "--batch B [--inputs NAME] [--labels NAME] [--checkpoint PATH] [--restore PATH] "
-    "[--logdir DIR] [--seed S]";
+    "[--logdir DIR] [--seed S] [--optimize 0|1] [--disable-pass NAME ...]";
 inline constexpr absl::string_view kTrainSummary =
     "train a graph file on a data set (a folder of IDX files such as Fashion-MNIST's, or .npy "
     "files), printing each epoch's loss and accuracy; the last line is test_accuracy=";

@@ -13,6 +13,7 @@ void RegisterNnOps(OpRegistry& registry);      // graph/ops/nn.cc
 void RegisterArrayOps(OpRegistry& registry);   // graph/ops/array.cc
 void RegisterRandomOps(OpRegistry& registry);  // graph/ops/random.cc
 void RegisterTrainingOps(OpRegistry& registry);  // graph/ops/training.cc
+void RegisterFusedOps(OpRegistry& registry);     // graph/ops/fused.cc
 
 }  // namespace sluice
 

@@ -12,6 +12,7 @@ const OpRegistry& OpRegistry::Global() {
     RegisterArrayOps(*r);
     RegisterRandomOps(*r);
     RegisterTrainingOps(*r);
+    RegisterFusedOps(*r);
     return r;
   }();
   return *registry;
