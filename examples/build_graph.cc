@@ -14,6 +14,7 @@
 #include "graph/ops/random.h"
 #include "graph/ops/state.h"
 #include "runtime/npy.h"
+#include "runtime/openmp_env.h"
 
 namespace {
 
@@ -67,6 +68,7 @@ absl::Status WriteSampleInputs(const std::string& dir) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  sluice::ApplyOpenMpSpinLimit(argv);
   std::string out = "mlp.pbtxt";
   std::string inputs_dir;
   for (int i = 1; i < argc; ++i) {

@@ -26,6 +26,7 @@
 #include "graph/optimizers.h"
 #include "graph/status_macros.h"
 #include "runtime/session.h"
+#include "runtime/openmp_env.h"
 
 ABSL_FLAG(int, epochs, 10, "passes over the data; 0 builds (and saves) the graph only");
 ABSL_FLAG(int, seed, 1, "seed of the synthetic data (the x values)");
@@ -116,6 +117,7 @@ int Fail(absl::string_view message) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  sluice::ApplyOpenMpSpinLimit(argv);
   UnderscoreFlagNames(argc, argv);
   absl::ParseCommandLine(argc, argv);
   const int epochs = absl::GetFlag(FLAGS_epochs);

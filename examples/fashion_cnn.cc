@@ -29,6 +29,7 @@
 #include "graph/status_macros.h"
 #include "runtime/data_source.h"
 #include "runtime/trainer.h"
+#include "runtime/openmp_env.h"
 
 ABSL_FLAG(int, epochs, 10, "passes over the training set; 0 builds (and saves) the graph only");
 ABSL_FLAG(int, batch, 128, "examples per training step");
@@ -150,6 +151,7 @@ int Fail(absl::string_view message) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  sluice::ApplyOpenMpSpinLimit(argv);
   UnderscoreFlagNames(argc, argv);
   absl::ParseCommandLine(argc, argv);
   const int epochs = absl::GetFlag(FLAGS_epochs);

@@ -28,6 +28,7 @@
 #include "tools/dump_command.h"
 #include "tools/run_command.h"
 #include "tools/train_command.h"
+#include "runtime/openmp_env.h"
 
 namespace sluice {
 namespace {
@@ -296,6 +297,7 @@ int Main(const std::vector<std::string>& args) {
 }  // namespace sluice
 
 int main(int argc, char** argv) {
+  sluice::ApplyOpenMpSpinLimit(argv);
   // Nothing below is meant to throw; this only turns an unexpected exception
   // (e.g. out of memory on an enormous file) into a one-line error.
   try {
