@@ -6,7 +6,10 @@
 #include <benchmark/benchmark.h>
 
 #include <oneapi/dnnl/dnnl.hpp>
+#include <cstdlib>
 #include <random>
+
+#include "absl/strings/str_split.h"
 
 #include "graph/ops/math.h"
 #include "graph/ops/nn.h"
@@ -178,6 +181,11 @@ void RunModel(benchmark::State& state, const absl::StatusOr<bench::BenchModel>& 
   const int64_t batch = state.range(0);
   SessionOptions options;
   options.optimization.level = static_cast<int>(state.range(1));
+  // SLUICE_BENCH_DISABLE_PASSES=a,b turns passes off, to find which one a
+  // difference comes from.
+  if (const char* disabled = std::getenv("SLUICE_BENCH_DISABLE_PASSES")) {
+    options.optimization.disabled = absl::StrSplit(disabled, ',', absl::SkipEmpty());
+  }
   auto session = Session::Create(*model->graph, options);
   if (!session.ok()) {
     state.SkipWithError(std::string(session.status().message()).c_str());

@@ -299,13 +299,18 @@ Output BatchNormalization::operator()(const Scope& scope, Output x, Output train
   Output y = Select(s->WithOpName("select"), training, train.y, infer.y);
   if (rank == 2) y = Reshape(s->WithOpName("to_2d"), y, {-1, channels});
 
-  // moving -= (moving - batch) * (1 - momentum) * training: the factor is 0
-  // outside training, so the same nodes serve both modes without control flow.
+  // moving -= training ? (moving - batch) * (1 - momentum) : 0. Graphs have
+  // no control flow, so the update always runs, subtracting zero outside
+  // training; with the flag left at its default the optimisation pipeline
+  // folds the Select, drops the zero update and with it the training branch.
   Scope update = s->NewSubScope("update");
-  Output rate = Mul(update.WithOpName("rate"), Cast(update, training, dtype),
-                    ScalarConst(update, 1 - o.momentum, dtype));
-  Output mean_delta = Mul(update, Sub(update, moving_mean_, train.batch_mean), rate);
-  Output variance_delta = Mul(update, Sub(update, moving_variance_, train.batch_variance), rate);
+  Output rate = ScalarConst(update.WithOpName("rate"), 1 - o.momentum, dtype);
+  auto gated = [&](Output delta) {
+    return Select(update, training, delta, ZerosLike(update, delta));
+  };
+  Output mean_delta = gated(Mul(update, Sub(update, moving_mean_, train.batch_mean), rate));
+  Output variance_delta =
+      gated(Mul(update, Sub(update, moving_variance_, train.batch_variance), rate));
   Output new_mean = AssignSub(update.WithOpName("moving_mean"), moving_mean_, mean_delta);
   Output new_variance =
       AssignSub(update.WithOpName("moving_variance"), moving_variance_, variance_delta);

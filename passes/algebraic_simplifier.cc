@@ -52,6 +52,9 @@ class Simplifier {
     if (node->op() == "NoOp") return RemoveNoOp(node);
     if (!node->control_inputs().empty() || node->num_outputs() != 1) return false;
     const std::string& op = node->op();
+    if ((op == "AssignAdd" || op == "AssignSub") && IsConstantEqualTo(node->input(1), 0)) {
+      return RemoveZeroUpdate(node);
+    }
     if (op == "Identity" || op == "StopGradient") return Forward(node, node->input(0), true);
     if (op == "Mul") {
       if (IsConstantEqualTo(node->input(1), 1)) return Forward(node, node->input(0));
@@ -89,6 +92,16 @@ class Simplifier {
     if (!is_view && MayAliasVariable(by)) return false;
     RETURN_IF_ERROR(ReplaceOutput(graph_, context_, Output(node, 0), by));
     ForwardControlOutputs(graph_, node);
+    RETURN_IF_ERROR(RemoveIfUnused(graph_, context_, node).status());
+    return true;
+  }
+
+  // var += 0 and var -= 0 change nothing: readers of the result read the
+  // variable, and nodes that waited for the update need not.
+  absl::StatusOr<bool> RemoveZeroUpdate(Node* node) {
+    RETURN_IF_ERROR(ReplaceOutput(graph_, context_, Output(node, 0), node->input(0)));
+    const std::vector<Node*> dependents = node->control_outputs();
+    for (Node* d : dependents) graph_.RemoveControlInput(d, node);
     RETURN_IF_ERROR(RemoveIfUnused(graph_, context_, node).status());
     return true;
   }

@@ -1,5 +1,7 @@
 #include "passes/constant_folding.h"
 
+#include <type_traits>
+
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -110,6 +112,38 @@ absl::StatusOr<bool> FoldNode(Graph& graph, PassContext& context, Node* node) {
   return true;
 }
 
+// ZerosLike and OnesLike depend only on their input's static shape, not its
+// value: with the shape known they are constants.
+absl::StatusOr<bool> FoldFilledLike(Graph& graph, PassContext& context, Node* node) {
+  const Shape& shape = node->output_shape(0);
+  const DType dtype = node->output_dtype(0);
+  if (!shape.IsFullyDefined() || !node->control_inputs().empty() || IsTarget(context, node)) {
+    return false;
+  }
+  if (shape.num_elements() * static_cast<int64_t>(DTypeSize(dtype)) > context.max_folded_bytes) {
+    return false;
+  }
+  Tensor value = Tensor::Zeros(dtype, shape);
+  if (node->op() == "OnesLike") {
+    bool supported = true;
+    VisitDType(dtype, [&]<typename T>() {
+      if constexpr (std::is_arithmetic_v<T>) {
+        for (T& v : value.flat<T>()) v = static_cast<T>(1);
+      } else {
+        supported = false;
+      }
+    });
+    if (!supported) return false;
+  }
+  ASSIGN_OR_RETURN(Node * c, AddConst(graph, absl::StrCat(node->name(), "/folded"), value,
+                                      node->device()));
+  RETURN_IF_ERROR(ReplaceOutput(graph, context, Output(node, 0), Output(c, 0)));
+  const std::vector<Node*> dependents = node->control_outputs();
+  for (Node* d : dependents) graph.RemoveControlInput(d, node);
+  RETURN_IF_ERROR(graph.RemoveNode(node));
+  return true;
+}
+
 }  // namespace
 
 absl::StatusOr<bool> ConstantFoldingPass::RunImpl(Graph& graph, PassContext& context) {
@@ -124,6 +158,9 @@ absl::StatusOr<bool> ConstantFoldingPass::RunImpl(Graph& graph, PassContext& con
       ASSIGN_OR_RETURN(folded, FoldDefault(graph, context, node));
     } else if (node->op() == "Select") {
       ASSIGN_OR_RETURN(folded, FoldSelect(graph, context, node));
+    }
+    if (!folded && (node->op() == "ZerosLike" || node->op() == "OnesLike")) {
+      ASSIGN_OR_RETURN(folded, FoldFilledLike(graph, context, node));
     }
     // A rewritten node may be gone already (ids are never reused).
     if (!folded && context.kernels != nullptr && graph.node(id) == node &&

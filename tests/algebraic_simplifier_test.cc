@@ -235,3 +235,27 @@ TEST_CASE("A copy of a variable is not replaced by the variable itself") {
 
 }  // namespace
 }  // namespace sluice
+
+namespace sluice {
+namespace {
+
+TEST_CASE("Adding or subtracting zero from a variable is no update") {
+  Scope root = Scope::NewRootScope();
+  Output v = Variable(root.WithOpName("v"), Shape{2}, DType::kF32, Const(root, {1.0f, 2.0f}));
+  Output zero = Const(root.WithOpName("zero"), {0.0f, 0.0f});
+  Output sub = AssignSub(root.WithOpName("sub"), v, zero);
+  Output add = AssignAdd(root.WithOpName("add"), v, Const(root, {0.5f, 0.0f}));
+  Output read = Identity(root.WithOpName("read").WithControlDependencies({sub}), v);
+  Output doubled = Mul(root.WithOpName("doubled"), sub, Const(root, 2.0f));
+  REQUIRE(root.ok());
+  Graph& g = *root.graph();
+  AlgebraicSimplifierPass simplify;
+  PassContext context = RunPass(simplify, g, {doubled.name(), read.name()}, {add.node->name()});
+  CHECK(g.FindNode("sub") == nullptr);
+  // A real update stays; so does what read it.
+  CHECK(g.FindNode("add") != nullptr);
+  CHECK(g.FindNode("doubled")->input(0).node->name() == "v");
+}
+
+}  // namespace
+}  // namespace sluice

@@ -8,6 +8,7 @@
 #include "graph/ops/state.h"
 #include "passes/constant_folding.h"
 #include "passes/prune.h"
+#include "runtime/plan.h"
 #include "tests/pass_test_util.h"
 
 namespace sluice {
@@ -209,6 +210,65 @@ TEST_CASE("Select with a constant condition of the output's shape") {
   CHECK(context.fetches[0] == e);
   CHECK(context.fetches[1].node->name() == "mixed");
   CheckClose(before, RunUnoptimised(g, feeds, Names(context.fetches)));
+}
+
+}  // namespace
+}  // namespace sluice
+
+namespace sluice {
+namespace {
+
+TEST_CASE("ZerosLike and OnesLike of a known shape fold whatever their input") {
+  Scope root = Scope::NewRootScope();
+  Output x = Placeholder(root.WithOpName("x"), DType::kF32, Shape{2, 3});
+  Output zeros = ZerosLike(root.WithOpName("zeros"), x);
+  Output ones = OnesLike(root.WithOpName("ones"), Cast(root, x, DType::kI32));
+  REQUIRE(root.ok());
+  Graph& g = *root.graph();
+  ConstantFoldingPass fold;
+  PassContext context = RunPass(fold, g, {zeros.name(), ones.name()}, {});
+  CHECK(CountOp(g, "ZerosLike") == 0);
+  CHECK(CountOp(g, "OnesLike") == 0);
+  const Tensor* z = context.fetches[0].node->output_value(0);
+  const Tensor* o = context.fetches[1].node->output_value(0);
+  REQUIRE(z != nullptr);
+  REQUIRE(o != nullptr);
+  CHECK(z->shape() == Shape{2, 3});
+  CHECK(z->ToVector<float>() == std::vector<float>(6, 0.0f));
+  CHECK(o->dtype() == DType::kI32);
+  CHECK(o->ToVector<int32_t>() == std::vector<int32_t>(6, 1));
+}
+
+TEST_CASE("An inference plan of batch normalisation keeps no training branch") {
+  Scope root = Scope::NewRootScope();
+  Output x = Placeholder(root.WithOpName("x"), DType::kF32, Shape{kUnknownDim, 4});
+  Output training = layers::TrainingFlag(root);
+  layers::BatchNormalization norm;
+  Output y = Identity(root.WithOpName("y"), norm(root, x, training));
+  Node* init = InitAllVariables(root);
+  REQUIRE(root.ok());
+  auto session = Session::Create(*root.graph());
+  REQUIRE(session.ok());
+  REQUIRE((*session)->Run({}, {}, {init->name()}).ok());
+  const FeedList feeds = {
+      {"x", *Tensor::FromVector<float>({1, 2, 3, 4, 5, 6, 7, 8}, Shape{2, 4})}};
+  RunMetadata metadata;
+  auto inference = (*session)->Run(feeds, {"y"}, {}, nullptr, &metadata);
+  REQUIRE(inference.ok());
+  // Compiled the way a Session compiles it: one FusedBatchNorm, no update.
+  PlanRequest request;
+  request.feed_names = {"x"};
+  request.feed_dtypes = {DType::kF32};
+  request.feed_shapes = {Shape{2, 4}};
+  request.fetch_names = {"y"};
+  auto plan = CompilePlanForInspection(*root.graph(), request);
+  REQUIRE(plan.ok());
+  CHECK(CountOp((*plan)->graph(), "FusedBatchNorm") == 1);
+  CHECK(CountOp((*plan)->graph(), "AssignSub") == 0);
+  // And the moving statistics are unchanged by an inference run.
+  auto moving = (*session)->Run(FeedList{}, {"batch_normalization/moving_mean"});
+  REQUIRE(moving.ok());
+  CHECK((*moving)[0].ToVector<float>() == std::vector<float>(4, 0.0f));
 }
 
 }  // namespace
