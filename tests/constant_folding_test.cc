@@ -253,7 +253,7 @@ TEST_CASE("An inference plan of batch normalisation keeps no training branch") {
   const FeedList feeds = {
       {"x", *Tensor::FromVector<float>({1, 2, 3, 4, 5, 6, 7, 8}, Shape{2, 4})}};
   RunMetadata metadata;
-  auto inference = (*session)->Run(feeds, {"y"}, {}, nullptr, &metadata);
+  auto inference = (*session)->Run(feeds, {y.name()}, {}, nullptr, &metadata);
   REQUIRE(inference.ok());
   // Compiled the way a Session compiles it: one FusedBatchNorm, no update.
   PlanRequest request;
