@@ -5,6 +5,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "graph/status_macros.h"
 #include "passes/fusion_rules.h"
+#include "passes/prune.h"
 
 namespace sluice {
 
@@ -33,7 +34,16 @@ FusionPass::FusionPass(std::vector<std::vector<std::unique_ptr<FusionRule>>> pha
     : phases_(std::move(phases)) {}
 
 absl::StatusOr<bool> FusionPass::RunImpl(Graph& graph, PassContext& context) {
+  // A consumer nothing needs still counts as one: the training branch of a
+  // batch norm, left unread once constant folding picked the inference
+  // branch, reads the same convolution or reshape the inference branch does,
+  // and would keep it from fusing. So what no fetch or target needs goes
+  // first, as in prune (which the pipeline runs again afterwards anyway).
   bool changed = false;
+  if (!context.fetches.empty() || !context.targets.empty()) {
+    PrunePass prune;
+    ASSIGN_OR_RETURN(changed, prune.Run(graph, context));
+  }
   for (const auto& phase : phases_) {
     absl::flat_hash_map<std::string, std::vector<const FusionRule*>> by_op;
     for (const auto& rule : phase) {

@@ -8,7 +8,9 @@
 // topological order for all rules of a phase; phases run in order, so that
 // a rule of a later phase sees what an earlier one produced (batch norm is
 // folded into a convolution before the convolution's epilogue is fused, and
-// epilogues take their activations before element-wise chains can).
+// epilogues take their activations before element-wise chains can). Before
+// the phases, what no fetch or target needs is removed (when the context
+// names any), so that an unread branch does not count as a consumer.
 //
 // Every rule keeps results identical within float rounding, and fires only
 // where no intermediate result is needed elsewhere: each intermediate has

@@ -18,6 +18,16 @@ namespace sluice {
 // and become constants.
 std::unique_ptr<FusionRule> MakeBatchNormFoldingRule();
 
+// MatMul [-> BiasAdd] (or _FusedMatMul with only a BiasAdd) -> Reshape to
+// [rows, 1, 1, C] -> FusedBatchNorm (is_training=false, NHWC, only output y
+// used) -> Reshape back to [rows, C], which is how BatchNormalization
+// normalises a dense layer's output, becomes MatMul(x, w * s) ->
+// BiasAdd((bias - mean) * s + offset), s per output column, computed like
+// the convolution's. transpose_b must be false. Weights that are not
+// constants are rescaled on every run, so the rule fires on them only when
+// they have at most 8 rows (K) per row of the batch.
+std::unique_ptr<FusionRule> MakeDenseBatchNormFoldingRule();
+
 // MatMul -> BiasAdd [-> Add(residual of the same shape)] [-> activation]
 // becomes _FusedMatMul; likewise Conv2D into _FusedConv2D. Activations:
 // FusedActivations() of graph/ops/fused.h.
@@ -29,8 +39,8 @@ std::unique_ptr<FusionRule> MakeConv2DEpilogueRule();
 // chain's shape, becomes one _FusedElementwise.
 std::unique_ptr<FusionRule> MakeElementwiseChainRule();
 
-// The phases the standard fusion pass runs: batch norm folding; the
-// epilogues; element-wise chains.
+// The phases the standard fusion pass runs: batch norm folding (into
+// convolutions and into dense layers); the epilogues; element-wise chains.
 std::vector<std::vector<std::unique_ptr<FusionRule>>> StandardFusionRules();
 
 }  // namespace sluice

@@ -10,6 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_join.h"
+#include "graph/initializers.h"
+#include "graph/layers.h"
 #include "graph/ops/array.h"
 #include "graph/ops/math.h"
 #include "graph/ops/nn.h"
@@ -430,6 +433,92 @@ TEST_CASE("Fusion timing: MLP and CNN inference", "[.timing]") {
                   "all/off %.2fx, fusion %.2fx\n",
                   net.name, static_cast<long long>(batch), m[0], m[1], m[2], m[0] / m[2],
                   m[1] / m[2]);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace sluice
+
+namespace sluice {
+namespace {
+
+// Dense -> BatchNormalization -> Relu, the flag "training" at its default
+// (false), so inference plans keep only the batch norm's inference branch.
+// Every variable starts at seeded random values; "bump" changes the kernel,
+// gamma and the moving variance.
+Builder DenseBatchNorm(int64_t batch, bool use_bias) {
+  return [=](const Scope& s) -> std::vector<Output> {
+    Output x = Placeholder(s.WithOpName("x"), DType::kF32, Shape{batch, 12});
+    Output training = layers::TrainingFlag(s.WithOpName("training"));
+    layers::Dense dense({.units = 16,
+                         .use_bias = use_bias,
+                         .kernel_initializer = initializers::GlorotUniform(41),
+                         .bias_initializer = initializers::RandomUniform(-0.5, 0.5, 42)});
+    layers::BatchNormalization norm(
+        {.beta_initializer = initializers::RandomUniform(-0.5, 0.5, 43),
+         .gamma_initializer = initializers::RandomUniform(0.5, 1.5, 44),
+         .moving_mean_initializer = initializers::RandomUniform(-0.5, 0.5, 45),
+         .moving_variance_initializer = initializers::RandomUniform(0.5, 2.0, 46)});
+    Output h = norm(s, dense(s, x), training);
+    Output out = Relu(s.WithOpName("out"), h);
+    InitAllVariables(s);
+    const std::vector<Output>& bn = norm.variables();  // gamma, beta, mean, variance
+    AssignAdd(s.WithOpName("bump_kernel"), dense.variables()[0],
+              RandomConst(s, Shape{12, 16}, 47));
+    AssignAdd(s.WithOpName("bump_gamma"), bn[0], RandomConst(s, Shape{16}, 48));
+    AssignAdd(s.WithOpName("bump_variance"), bn[3],
+              Const(s, RandomTensor(DType::kF32, Shape{16}, 49, 0.5, 1.0)));
+    return {out};
+  };
+}
+
+TEST_CASE("Dense batch norm of constants folds into constant weights") {
+  Builder build = [](const Scope& s) -> std::vector<Output> {
+    Output x = Placeholder(s.WithOpName("x"), DType::kF32, Shape{4, 12});
+    Output h = Reshape(s, MatMul(s, x, RandomConst(s, Shape{12, 16}, 61)), {-1, 1, 1, 16});
+    Output variance = Const(s, RandomTensor(DType::kF32, Shape{16}, 62, 0.5, 2.0));
+    h = FusedBatchNorm(s, h, RandomConst(s, Shape{16}, 63), RandomConst(s, Shape{16}, 64),
+                       RandomConst(s, Shape{16}, 65), variance,
+                       {.epsilon = 0.001f, .is_training = false})
+            .y;
+    return {Relu(s.WithOpName("out"), Reshape(s, h, {-1, 16}))};
+  };
+  auto ops = OpsAfterFusion(build);
+  CHECK(ops["FusedBatchNorm"] == 0);
+  CHECK(ops["Reshape"] == 0);
+  CHECK(ops["_FusedMatMul"] == 1);
+  CHECK(ops["Relu"] == 0);
+  CHECK(ops["Rsqrt"] == 0);  // computed by the rule
+  CheckSame(RunThreeWays(build, {{"x", RandomTensor(DType::kF32, Shape{4, 12}, 66)}}));
+}
+
+TEST_CASE("Inference batch norm after a dense layer folds into the MatMul") {
+  // Batch 1 is left alone: rescaling the 12-row weights on every run would
+  // cost more than normalising one row.
+  for (int64_t batch : {1, 2, 8}) {
+    for (bool use_bias : {false, true}) {
+      INFO("batch " << batch << " bias=" << use_bias);
+      Builder build = DenseBatchNorm(batch, use_bias);
+      if (batch == 1) {
+        Runs runs = RunThreeWays(build, {{"x", RandomTensor(DType::kF32, Shape{1, 12}, 51)}},
+                                 {"init"});
+        CheckSame(runs);
+        CHECK(Count(runs.optimised_ops, "FusedBatchNorm") == 1);
+        continue;
+      }
+      Runs runs = RunThreeWays(build, {{"x", RandomTensor(DType::kF32, Shape{batch, 12}, 50)}},
+                               {"init"}, {"bump_kernel", "bump_gamma", "bump_variance"},
+                               /*run_twice=*/true);
+      CheckSame(runs);
+      // _FusedMatMul with the folded bias and the Relu (one per run traced):
+      // no batch norm, reshape or separate activation is left.
+      INFO(absl::StrJoin(runs.optimised_ops, ","));
+      CHECK(Count(runs.optimised_ops, "FusedBatchNorm") == 0);
+      CHECK(Count(runs.optimised_ops, "Reshape") == 0);
+      CHECK(Count(runs.optimised_ops, "Relu") == 0);
+      CHECK(Count(runs.optimised_ops, "MatMul") == 0);
+      CHECK(Count(runs.optimised_ops, "_FusedMatMul") >= 1);
     }
   }
 }

@@ -76,6 +76,42 @@ TEST_CASE("greedy by size fills the lowest gap that holds a buffer") {
   CHECK(LowerBoundBytes(requests) == 768);
 }
 
+TEST_CASE("greedy by size puts the longest-lived of equal sizes lowest") {
+  // Of the 128-byte buffers, [0,3] and [2,5] go first (at 0 and at 256,
+  // above the larger ones of steps 4-6) and the shorter ones fit between
+  // them; taken by first use, [0,2] and [0,0] come before [2,5] and push it
+  // up to 384 (peak 512).
+  const std::vector<AllocationRequest> requests = {{128, 0, 2}, {128, 0, 0}, {128, 0, 3},
+                                                   {64, 1, 1},  {192, 5, 6}, {128, 2, 5},
+                                                   {256, 4, 4}};
+  auto a = Allocate(requests, AllocationStrategy::kGreedyBySize);
+  REQUIRE(a.ok());
+  CHECK(a->peak == 384);
+  CHECK(a->peak == LowerBoundBytes(requests));
+}
+
+TEST_CASE("greedy by size keeps the best of its orders") {
+  // Schedules on which largest-first (by either tie-break) loses to largest
+  // size x lifetime first, to longest lifetime first and to first use first.
+  struct Case {
+    std::vector<AllocationRequest> requests;
+    int64_t largest_first_peak;
+    int64_t peak;
+  };
+  const std::vector<Case> cases = {
+      {{{256, 4, 6}, {128, 3, 6}, {192, 2, 2}, {128, 1, 3}}, 448, 384},
+      {{{192, 1, 4}, {256, 0, 1}, {192, 2, 3}, {192, 3, 3}}, 640, 576},
+      {{{192, 1, 1}, {64, 3, 5}, {192, 5, 5}, {128, 1, 4}}, 384, 320},
+  };
+  for (const Case& c : cases) {
+    INFO("first buffer " << c.requests[0].size);
+    auto a = Allocate(c.requests, AllocationStrategy::kGreedyBySize);
+    REQUIRE(a.ok());
+    CHECK(a->peak == c.peak);
+    CHECK(a->peak < c.largest_first_peak);
+  }
+}
+
 TEST_CASE("best fit prefers the smallest gap") {
   // At step 3, the gaps are [0,256) (A died) and [320,384) (C died); D (64
   // bytes) goes to the 64-byte gap, leaving the large one whole.

@@ -4,6 +4,7 @@
 // training step).
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -265,20 +266,25 @@ TEST_CASE("M4: training steps at batch 128 meet the arena targets") {
                           {InputShape(cnn, 128), Shape{128}, Shape{}},
                           {"loss"},
                           {model.train}};
+      // Compiling (passes, kernels and the memory plan) is timed, as the
+      // allocator's search must stay cheap next to the rest.
+      const auto start = std::chrono::steady_clock::now();
       const MemoryPlan plan = PlanOf(*model.graph, request, Options(true));
+      const double compile_ms =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+              .count();
       const MemoryPlan none = PlanOf(*model.graph, request, Options(false));
       const std::string name =
           std::string(cnn ? "cnn" : "mlp") + (regularised ? " (batch norm, dropout)" : " (plain)");
       std::printf("%s training step, batch 128: arena_bytes=%lld lower_bound_bytes=%lld "
-                  "no_reuse_bytes=%lld in_place=%d\n",
+                  "no_reuse_bytes=%lld in_place=%d (%.4f of the bound), compiled in %.1f ms\n",
                   name.c_str(), static_cast<long long>(plan.arena_bytes),
                   static_cast<long long>(plan.lower_bound_bytes),
-                  static_cast<long long>(plan.no_reuse_bytes), plan.num_in_place);
+                  static_cast<long long>(plan.no_reuse_bytes), plan.num_in_place,
+                  static_cast<double>(plan.arena_bytes) / static_cast<double>(plan.lower_bound_bytes),
+                  compile_ms);
       INFO(name << ": " << plan.ToString());
-      // The regularised CNN misses the 5% target: 1.056 of the bound with
-      // every strategy tried (see docs/memory_plan.md).
-      const int64_t percent = cnn && regularised ? 106 : 105;
-      CHECK(plan.arena_bytes <= plan.lower_bound_bytes * percent / 100);
+      CHECK(plan.arena_bytes <= plan.lower_bound_bytes * 105 / 100);
       CHECK(none.arena_bytes == none.no_reuse_bytes);
       CHECK(plan.no_reuse_bytes == none.no_reuse_bytes);
       if (regularised) {

@@ -24,7 +24,10 @@ struct AllocationRequest {
 
 enum class AllocationStrategy {
   // Largest first, each at the lowest offset clear of every placed buffer
-  // whose lifetime overlaps (TFLite's "greedy by size").
+  // whose lifetime overlaps (TFLite's "greedy by size"). Several orders are
+  // placed this way and the lowest peak kept: largest first with equal sizes
+  // by longest lifetime, and by first use; largest size x lifetime first;
+  // longest lifetime first; first use first.
   kGreedyBySize,
   // In order of first use, each in the smallest gap between placed buffers
   // whose lifetimes overlap that holds it, else on top of them.
