@@ -1,7 +1,6 @@
 #include "graph/optimizers.h"
 
 #include <cmath>
-#include <type_traits>
 
 #include "absl/strings/str_cat.h"
 #include "graph/ops/array.h"
@@ -9,24 +8,11 @@
 #include "graph/ops/state.h"
 #include "graph/ops/training.h"
 #include "graph/status_macros.h"
+#include "passes/autodiff/grad_util.h"
 #include "passes/autodiff/gradients.h"
 
 namespace sluice {
 namespace {
-
-Output ScalarOf(const Scope& scope, DType dtype, double value) {
-  Tensor t(dtype, Shape{});
-  VisitDType(dtype, [&]<typename T>() {
-    if constexpr (std::is_same_v<T, Half>) {
-      t.data<T>()[0] = FloatToHalf(static_cast<float>(value));
-    } else if constexpr (std::is_same_v<T, BFloat16>) {
-      t.data<T>()[0] = FloatToBFloat16(static_cast<float>(value));
-    } else {
-      t.data<T>()[0] = static_cast<T>(value);
-    }
-  });
-  return Const(scope, t);
-}
 
 bool IsVariable(Output o) { return o.valid() && o.node->op() == "Variable" && o.index == 0; }
 
@@ -61,7 +47,7 @@ Output LearningRate::Build(const Scope& scope, DType dtype, Output global_step) 
   Scope s = scope.NewSubScope("learning_rate");
   switch (kind_) {
     case Kind::kConstant:
-      return ScalarOf(s, dtype, value_);
+      return ScalarConst(s, dtype, value_);
     case Kind::kTensor:
       if (!tensor_.valid()) {
         scope.UpdateStatus(absl::InvalidArgumentError("the learning rate tensor is null"));
@@ -83,9 +69,9 @@ Output LearningRate::Build(const Scope& scope, DType dtype, Output global_step) 
       Output exponent =
           staircase_ ? Cast(s, Div(s, global_step, Const(s, decay_steps_)), dtype)
                      : Div(s, Cast(s, global_step, dtype),
-                           ScalarOf(s, dtype, static_cast<double>(decay_steps_)));
-      return Mul(s, ScalarOf(s, dtype, value_),
-                 Pow(s, ScalarOf(s, dtype, decay_rate_), exponent));
+                           ScalarConst(s, dtype, static_cast<double>(decay_steps_)));
+      return Mul(s, ScalarConst(s, dtype, value_),
+                 Pow(s, ScalarConst(s, dtype, decay_rate_), exponent));
     }
     case Kind::kPiecewise: {
       if (values_.size() != boundaries_.size() + 1) {
@@ -103,10 +89,10 @@ Output LearningRate::Build(const Scope& scope, DType dtype, Output global_step) 
         }
       }
       // values[0] + sum_i (values[i+1] - values[i]) [step > boundaries[i]].
-      Output rate = ScalarOf(s, dtype, values_[0]);
+      Output rate = ScalarConst(s, dtype, values_[0]);
       for (size_t i = 0; i < boundaries_.size(); ++i) {
         Output past = Cast(s, Greater(s, global_step, Const(s, boundaries_[i])), dtype);
-        rate = Add(s, rate, Mul(s, ScalarOf(s, dtype, values_[i + 1] - values_[i]), past));
+        rate = Add(s, rate, Mul(s, ScalarConst(s, dtype, values_[i + 1] - values_[i]), past));
       }
       return rate;
     }
@@ -157,7 +143,7 @@ std::pair<std::vector<Output>, Output> ClipByGlobalNorm(const Scope& scope,
   const DType dtype = squares[0].dtype();
   Output norm = Sqrt(s.WithOpName("global_norm"),
                      squares.size() == 1 ? squares[0] : AddN(s, squares));
-  const Output clip = ScalarOf(s, dtype, clip_norm);
+  const Output clip = ScalarConst(s, dtype, clip_norm);
   const Output scale = Div(s, clip, Maximum(s, norm, clip));
   std::vector<Output> clipped;
   for (const Output& g : grads) clipped.push_back(g.valid() ? Mul(s, g, scale) : Output());
@@ -280,12 +266,12 @@ Output Optimizer::MakeSlot(const Scope& scope, Output var, const std::string& su
   std::vector<int64_t> dims(shape.dims().begin(), shape.dims().end());
   // Under "<slot>/Initializer", a scope that does not claim the slot's name.
   Scope init_scope = root.NewSubScope(slot_name + "/Initializer");
-  Output init = Fill(init_scope, dims, ScalarOf(init_scope, var.dtype(), initial));
+  Output init = Fill(init_scope, dims, ScalarConst(init_scope, var.dtype(), initial));
   return Variable(root.WithOpName(slot_name), shape, var.dtype(), init, {.trainable = false});
 }
 
 Output Optimizer::Scalar(const Scope& scope, double value) const {
-  return ScalarOf(scope, dtype_, value);
+  return ScalarConst(scope, dtype_, value);
 }
 
 // ---------------------------------------------------------------------------
