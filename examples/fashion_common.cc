@@ -15,6 +15,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "examples/example_cli.h"
 #include "graph/graph_io.h"
 #include "graph/layers.h"
 #include "graph/losses.h"
@@ -108,24 +109,9 @@ absl::Status Train(const Graph& graph, const std::string& data_dir, int epochs, 
   return absl::OkStatus();
 }
 
-// Abseil flag names cannot hold '-', but users write --save-graph: turn the
-// dashes of each flag name (not of its value) into underscores.
-void UnderscoreFlagNames(int argc, char** argv) {
-  for (int i = 1; i < argc; ++i) {
-    char* arg = argv[i];
-    if (arg[0] != '-' || arg[1] != '-' || arg[2] == '\0') continue;
-    for (char* c = arg + 2; *c != '\0' && *c != '='; ++c) {
-      if (*c == '-') *c = '_';
-    }
-  }
-}
-
 int Fail(const FashionModel& model, absl::string_view message) {
-  std::fprintf(stderr, "%s: %s\n", model.program,
-               absl::StrReplaceAll(message, {{"\n", " "}}).c_str());
-  return 1;
+  return PrintFailure(model.program, message);
 }
-
 }  // namespace
 
 int RunFashionExample(int argc, char** argv, const FashionModel& model) {

@@ -25,6 +25,7 @@
 #include "graph/optimizers.h"
 #include "graph/status_macros.h"
 #include "runtime/session.h"
+#include "examples/example_cli.h"
 #include "runtime/openmp_env.h"
 
 ABSL_FLAG(int, epochs, 20, "passes over the data; 0 builds (and saves) the graph only");
@@ -95,29 +96,15 @@ absl::Status Train(const Graph& graph, const Data& data, int epochs) {
   return absl::OkStatus();
 }
 
-// Abseil flag names cannot hold '-', but users write --save-graph: turn the
-// dashes of each flag name (not of its value) into underscores.
-void UnderscoreFlagNames(int argc, char** argv) {
-  for (int i = 1; i < argc; ++i) {
-    char* arg = argv[i];
-    if (arg[0] != '-' || arg[1] != '-' || arg[2] == '\0') continue;
-    for (char* c = arg + 2; *c != '\0' && *c != '='; ++c) {
-      if (*c == '-') *c = '_';
-    }
-  }
-}
-
 int Fail(absl::string_view message) {
-  std::fprintf(stderr, "example_linear_regression: %s\n",
-               absl::StrReplaceAll(message, {{"\n", " "}}).c_str());
-  return 1;
+  return sluice::examples::PrintFailure("example_linear_regression", message);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   sluice::ApplyOpenMpSpinLimit(argv);
-  UnderscoreFlagNames(argc, argv);
+  sluice::examples::UnderscoreFlagNames(argc, argv);
   absl::ParseCommandLine(argc, argv);
   const int epochs = absl::GetFlag(FLAGS_epochs);
   if (epochs < 0) return Fail(absl::StrCat("--epochs must be >= 0, got ", epochs));

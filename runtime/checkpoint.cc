@@ -17,6 +17,7 @@
 #include "graph/status_macros.h"
 #include "proto/checkpoint.pb.h"
 #include "runtime/crc32c.h"
+#include "runtime/errno_status.h"
 
 namespace sluice {
 namespace {
@@ -44,18 +45,7 @@ uint64_t LoadLittleEndian(const char* p, int bytes) {
 }
 
 absl::Status ErrnoError(int err, absl::string_view what) {
-  const std::string message = absl::StrCat(what, ": ", std::strerror(err));
-  switch (err) {
-    case ENOENT:
-    case ENOTDIR:
-      return absl::NotFoundError(message);
-    case EACCES:
-    case EPERM:
-    case EROFS:
-      return absl::PermissionDeniedError(message);
-    default:
-      return absl::DataLossError(message);
-  }
+  return ErrnoStatus(err, what, absl::StatusCode::kDataLoss);
 }
 
 std::string Describe(DType dtype, const Shape& shape) {

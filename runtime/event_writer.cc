@@ -14,6 +14,7 @@
 #include "graph/status_macros.h"
 #include "proto/event.pb.h"
 #include "runtime/crc32c.h"
+#include "runtime/errno_status.h"
 #include "runtime/npy.h"
 
 namespace sluice {
@@ -27,18 +28,7 @@ constexpr size_t kFlushThreshold = 64 * 1024;
 constexpr size_t kFramingBytes = 16;
 
 absl::Status ErrnoError(int err, absl::string_view what) {
-  const std::string message = absl::StrCat(what, ": ", std::strerror(err));
-  switch (err) {
-    case ENOENT:
-    case ENOTDIR:
-      return absl::NotFoundError(message);
-    case EACCES:
-    case EPERM:
-    case EROFS:
-      return absl::PermissionDeniedError(message);
-    default:
-      return absl::InternalError(message);
-  }
+  return ErrnoStatus(err, what, absl::StatusCode::kInternal);
 }
 
 void AppendLittleEndian(std::string* out, uint64_t value, int bytes) {

@@ -15,37 +15,14 @@
 #include "runtime/crc32c.h"
 #include "runtime/npy.h"
 #include "runtime/session.h"
+#include "tests/temp_dir.h"
 
 namespace sluice {
 namespace {
 
+using testing::TempDir;
 using Catch::Matchers::Contains;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = std::filesystem::temp_directory_path() / "sluice_ckpt_test.XXXXXX";
-    REQUIRE(mkdtemp(pattern.data()) != nullptr);
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  std::string Path(const std::string& name) const { return (path_ / name).string(); }
-  // Names of the files in the directory, sorted.
-  std::vector<std::string> Files() const {
-    std::vector<std::string> names;
-    for (const auto& e : std::filesystem::directory_iterator(path_)) {
-      names.push_back(e.path().filename().string());
-    }
-    std::sort(names.begin(), names.end());
-    return names;
-  }
-
- private:
-  std::filesystem::path path_;
-};
 
 std::string ReadAll(const std::string& path) {
   auto bytes = ReadFileToString(path);

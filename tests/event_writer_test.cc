@@ -15,30 +15,16 @@
 #include "proto/event.pb.h"
 #include "runtime/crc32c.h"
 #include "runtime/npy.h"
+#include "tests/temp_dir.h"
 
 namespace sluice {
 namespace {
 
+using testing::TempDir;
 using Catch::Matchers::Contains;
 using Catch::Matchers::EndsWith;
 using Catch::Matchers::StartsWith;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = std::filesystem::temp_directory_path() / "sluice_event_test.XXXXXX";
-    REQUIRE(mkdtemp(pattern.data()) != nullptr);
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  std::string Path(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
 
 std::string ReadAll(const std::string& path) {
   auto bytes = ReadFileToString(path);
