@@ -306,3 +306,26 @@ TEST_CASE("run describes itself") {
 
 }  // namespace
 }  // namespace sluice
+
+namespace sluice {
+namespace {
+
+TEST_CASE("run --restore names the checkpoint it cannot use") {
+  Files files;
+  const std::string missing = files.dir.Path("none.ckpt");
+  RunResult r = RunSluice({"run", files.graph, "--fetch", "ramp", "--restore", missing});
+  CHECK(r.exit_code == 1);
+  CHECK(r.out.empty());
+  REQUIRE(Lines(r.err).size() == 1);
+  CHECK(r.err.rfind("sluice run: --restore: ", 0) == 0);
+  CHECK(r.err.find("none.ckpt") != std::string::npos);
+  // A file that is no checkpoint at all.
+  testing::WriteFile(files.dir.Path("bad.ckpt"), "not a checkpoint");
+  r = RunSluice({"run", files.graph, "--fetch", "ramp", "--restore", files.dir.Path("bad.ckpt")});
+  CHECK(r.exit_code == 1);
+  REQUIRE(Lines(r.err).size() == 1);
+  CHECK(r.err.rfind("sluice run: --restore: ", 0) == 0);
+}
+
+}  // namespace
+}  // namespace sluice

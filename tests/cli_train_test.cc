@@ -246,3 +246,38 @@ TEST_CASE("train describes itself") {
 
 }  // namespace
 }  // namespace sluice
+
+namespace sluice {
+namespace {
+
+TEST_CASE("train says when it cannot tell the placeholders apart or the data does not fit") {
+  Setup s;
+  // A third placeholder makes the default choice ambiguous.
+  Scope root = Scope::NewRootScope();
+  Output a = Placeholder(root.WithOpName("a"), DType::kF32, Shape{kUnknownDim, 4});
+  Output b = Placeholder(root.WithOpName("b"), DType::kF32, Shape{kUnknownDim, 4});
+  Output c = Placeholder(root.WithOpName("c"), DType::kF32, Shape{kUnknownDim, 4});
+  Output w = Variable(root.WithOpName("w"), Shape{}, DType::kF32, Const(root, 1.0f));
+  Output loss = Mean(root.WithOpName("loss"), Mul(root, Add(root, Add(root, a, b), c), w), {0, 1});
+  GradientDescentOptimizer sgd;
+  REQUIRE(sgd.Minimize(root, loss).ok());
+  const std::string three = s.dir.Path("three.pb");
+  REQUIRE(SaveGraph(*root.graph(), three).ok());
+  RunResult r = RunSluice({"train", three, "--train-op", "train", "--loss", "loss", "--data", s.data});
+  CheckOneErrorLine(r, 1,
+                    "cannot tell which placeholders take the inputs and the labels: the graph has "
+                    "3 placeholders ('a', 'b', 'c'); name them");
+
+  // Examples of 5 features for a [?, 4] placeholder.
+  const std::string wide = s.dir.Path("wide");
+  std::filesystem::create_directory(wide);
+  REQUIRE(WriteNpy(Tensor::Zeros(DType::kF32, Shape{6, 5}), wide + "/train_inputs.npy").ok());
+  REQUIRE(WriteNpy(Tensor::Zeros(DType::kU8, Shape{6}), wide + "/train_labels.npy").ok());
+  r = RunSluice({"train", s.graph, "--train-op", "train", "--loss", "loss", "--data", wide});
+  CheckOneErrorLine(r, 1,
+                    "training inputs for 'x': examples of shape [5] (5 values) do not fit the "
+                    "placeholder's shape [?,4]");
+}
+
+}  // namespace
+}  // namespace sluice
