@@ -16,6 +16,7 @@ void RegisterCpuKernels(KernelRegistry& registry) {
   RegisterRandomKernels(registry);
   RegisterTrainingKernels(registry);
   RegisterFusedKernels(registry);
+  RegisterLayoutKernels(registry);
 }
 
 }  // namespace sluice::cpu

@@ -22,6 +22,7 @@ void RegisterArrayGradKernels(KernelRegistry& registry);    // cpu/array_grad.cc
 void RegisterRandomKernels(KernelRegistry& registry);       // cpu/random.cc
 void RegisterTrainingKernels(KernelRegistry& registry);     // cpu/training.cc
 void RegisterFusedKernels(KernelRegistry& registry);        // cpu/fused.cc
+void RegisterLayoutKernels(KernelRegistry& registry);       // cpu/layout.cc
 
 }  // namespace sluice::cpu
 

@@ -32,6 +32,15 @@ class KernelRegistry {
   // The dtypes registered for (op, device), sorted.
   std::vector<DType> RegisteredDTypes(absl::string_view op, DeviceType device) const;
 
+  // The number of channels per block of the blocked activations
+  // (graph/ops/layout.h) that `device`'s convolutions run fastest on; 0 (the
+  // default) when blocked layouts do not pay there. The layout pass reads it.
+  void set_channel_block(DeviceType device, int64_t block) { channel_blocks_[device] = block; }
+  int64_t channel_block(DeviceType device) const {
+    auto it = channel_blocks_.find(device);
+    return it == channel_blocks_.end() ? 0 : it->second;
+  }
+
  private:
   struct Key {
     std::string op;
@@ -44,6 +53,7 @@ class KernelRegistry {
     }
   };
   absl::flat_hash_map<Key, KernelFactory> factories_;
+  absl::flat_hash_map<DeviceType, int64_t> channel_blocks_;
 };
 
 // The dtype a node's kernel is chosen by: its "T" attr when it has one, else

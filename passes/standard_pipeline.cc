@@ -8,6 +8,7 @@
 #include "passes/constant_folding.h"
 #include "passes/cse.h"
 #include "passes/fusion.h"
+#include "passes/layout.h"
 #include "passes/pipeline.h"
 #include "passes/prune.h"
 
@@ -30,6 +31,8 @@ const std::vector<PassEntry>& Passes() {
       {"cse", [] { return std::make_unique<CsePass>(); }, 1},
       {"simplify", [] { return std::make_unique<AlgebraicSimplifierPass>(); }, 1},
       {"fusion", [] { return std::make_unique<FusionPass>(); }, 0},
+      // After fusion: a convolution region is rewritten with its epilogues.
+      {"layout", [] { return std::make_unique<LayoutPass>(); }, 0},
       // What the rewrites left unread (the unchosen branch of a Select, the
       // constants of x*1) goes.
       {"prune", [] { return std::make_unique<PrunePass>(); }, 0},

@@ -48,7 +48,7 @@ TEST_CASE("dump --passes prints the graph after each pass and the statistics") {
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   CHECK(r.err.empty());
-  for (const char* pass : {"prune", "constant-folding", "cse", "simplify", "fusion"}) {
+  for (const char* pass : {"prune", "constant-folding", "cse", "simplify", "fusion", "layout"}) {
     INFO(pass);
     CHECK(absl::StrContains(r.out, std::string("== after ") + pass + ": "));
     CHECK(absl::StrContains(r.out, std::string("\n  ") + pass + ": "));

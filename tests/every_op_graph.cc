@@ -5,6 +5,7 @@
 
 #include "graph/ops/array.h"
 #include "graph/ops/fused.h"
+#include "graph/ops/layout.h"
 #include "graph/ops/math.h"
 #include "graph/ops/nn.h"
 #include "graph/ops/random.h"
@@ -143,6 +144,16 @@ Scope BuildEveryOpGraph() {
   fused_conv.conv.padding = "VALID";
   FusedConv2D(nn, img, filter, {scale}, fused_conv);
   FusedElementwise(nn, x, {half}, {{.op = "Mul", .operand = 0}, {.op = "Tanh"}});
+  // Layout ops (what the layout pass produces).
+  BlockedConv2DOptions blocked_conv;
+  blocked_conv.block = 8;
+  blocked_conv.blocked_input = false;
+  blocked_conv.fused_ops = {"BiasAdd", "Relu"};
+  Output filter8 = Const(nn.WithOpName("filter8"), Tensor::Zeros(DType::kF32, Shape{3, 3, 3, 8}));
+  Output bias8 = Const(nn.WithOpName("bias8"), std::vector<float>(8, 0.5f), Shape{8});
+  Output blocked = BlockedConv2D(nn, img, filter8, {bias8}, blocked_conv);
+  FromBlocked(nn, BlockedAvgPool(nn, BlockedMaxPool(nn, blocked), {.padding = "SAME"}));
+  ToBlocked(nn, Conv2D(nn, img, filter8), 8);
 
   // Backward ops.
   Scope grad = s.NewSubScope("grad");

@@ -23,6 +23,7 @@ namespace {
 
 using Catch::Matchers::Contains;
 using testing::CheckClose;
+using testing::RunWith;
 
 // Builds a random f32 graph over a closed set of shapes, so every op finds
 // operands: element-wise ops, MatMul (also of transposes), reductions,
@@ -215,19 +216,6 @@ class RandomGraph {
   std::map<std::string, std::vector<Output>> by_shape_;
 };
 
-std::vector<Tensor> RunWith(const Graph& graph, const OptimizationOptions& optimization,
-                            const FeedList& feeds, const std::vector<std::string>& fetches) {
-  SessionOptions options;
-  options.optimization = optimization;
-  options.optimization.verify = true;
-  auto session = Session::Create(graph, options);
-  REQUIRE(session.ok());
-  auto out = (*session)->Run(feeds, fetches);
-  INFO(out.status().ToString());
-  REQUIRE(out.ok());
-  return *std::move(out);
-}
-
 // Level 1, then level 1 with each pass turned off in turn.
 std::vector<std::pair<std::string, OptimizationOptions>> Variants() {
   std::vector<std::pair<std::string, OptimizationOptions>> variants = {
@@ -253,6 +241,140 @@ TEST_CASE("Random graphs give the same results with and without each pass") {
     for (const auto& [what, options] : Variants()) {
       INFO(what);
       CheckClose(reference, RunWith(random.graph(), options, feeds, fetches), 1e-4);
+    }
+  }
+}
+
+Tensor Uniform(const Shape& shape, std::mt19937& rng, float low = -1, float high = 1) {
+  std::uniform_real_distribution<float> u(low, high);
+  Tensor t(DType::kF32, shape);
+  for (float& v : t.flat<float>()) v = u(rng);
+  return t;
+}
+
+// The examples' CNN for inference, with constant weights: two blocks of 3x3
+// convolution, batch normalisation, ReLU and 2x2 max pooling, then two dense
+// layers. Fusion folds the batch norms and fuses the epilogues; layout then
+// blocks both convolution blocks.
+void BuildCnn(const Scope& root, int64_t batch) {
+  std::mt19937 rng(17);
+  Output x = Placeholder(root.WithOpName("images"), DType::kF32, Shape{batch, 28, 28, 1});
+  int64_t channels = 1;
+  for (int64_t filters : {32, 64}) {
+    Output w = Const(root, Uniform(Shape{3, 3, channels, filters}, rng, -0.3f, 0.3f));
+    Output conv = Conv2D(root, x, w);
+    auto per_channel = [&](float low, float high) {
+      return Const(root, Uniform(Shape{filters}, rng, low, high));
+    };
+    Output norm = FusedBatchNorm(root, conv, per_channel(0.5f, 1.5f), per_channel(-0.5f, 0.5f),
+                                 per_channel(-0.5f, 0.5f), per_channel(0.5f, 2.0f),
+                                 {.is_training = false})
+                      .y;
+    x = MaxPool(root, Relu(root, norm));
+    channels = filters;
+  }
+  Output flat = Reshape(root, x, {batch, 7 * 7 * 64});
+  Output hidden = Relu(root, BiasAdd(root, MatMul(root, flat, Const(root, Uniform(Shape{3136, 128}, rng, -0.05f, 0.05f))),
+                                     Const(root, Uniform(Shape{128}, rng))));
+  BiasAdd(root.WithOpName("logits"),
+          MatMul(root, hidden, Const(root, Uniform(Shape{128, 10}, rng, -0.1f, 0.1f))),
+          Const(root, Uniform(Shape{10}, rng)));
+}
+
+TEST_CASE("A CNN's inference gives the same results with and without each pass") {
+  for (int64_t batch : {1, 8}) {
+    INFO("batch " << batch);
+    Scope root = Scope::NewRootScope();
+    BuildCnn(root, batch);
+    REQUIRE(root.ok());
+    std::mt19937 rng(3);
+    const FeedList feeds = {{"images", Uniform(Shape{batch, 28, 28, 1}, rng, 0, 1)}};
+    OptimizationOptions off;
+    off.level = 0;
+    const std::vector<Tensor> reference = RunWith(*root.graph(), off, feeds, {"logits"});
+    for (const auto& [what, options] : Variants()) {
+      INFO(what);
+      CheckClose(reference, RunWith(*root.graph(), options, feeds, {"logits"}), 1e-4);
+    }
+  }
+}
+
+// A random chain of convolutions (strides, SAME/VALID, dilations, biases,
+// activations, residual adds), pools and element-wise ops on NHWC images,
+// with a few values fetched along the way.
+class RandomConvChain {
+ public:
+  explicit RandomConvChain(uint32_t seed) : rng_(seed), root_(Scope::NewRootScope()) {}
+
+  void Build(int steps) {
+    const int64_t in_channels = std::vector<int64_t>{1, 3, 16}[Pick(3)];
+    const int64_t batch = 1 + Pick(3);
+    x_ = Placeholder(root_.WithOpName("x"), DType::kF32, Shape{batch, 17, 15, in_channels});
+    Output cur = x_;
+    std::vector<Output> made = {cur};
+    for (int i = 0; i < steps; ++i) {
+      const Shape& s = cur.shape();
+      const int choice = static_cast<int>(Pick(6));
+      if (choice <= 2 || s.dim(3) % 16 != 0) {
+        const int64_t k = Pick(2) == 0 ? 1 : 3;
+        const int64_t stride = s.dim(1) > 6 && Pick(3) == 0 ? 2 : 1;
+        const int64_t dilation = stride == 1 && k == 3 && s.dim(1) > 8 && Pick(3) == 0 ? 2 : 1;
+        const int64_t out = Pick(2) == 0 ? 16 : 32;
+        // VALID only where the window fits.
+        const std::string padding =
+            Pick(2) == 0 || s.dim(1) < 6 || s.dim(2) < 6 ? "SAME" : "VALID";
+        Output w = Const(root_, Uniform(Shape{k, k, s.dim(3), out}, rng_, -0.3f, 0.3f));
+        cur = Conv2D(root_, cur, w,
+                     {.strides = {1, stride, stride, 1},
+                      .padding = padding,
+                      .dilations = {1, dilation, dilation, 1}});
+        if (Pick(2) == 0) cur = BiasAdd(root_, cur, Const(root_, Uniform(Shape{out}, rng_)));
+      } else if (choice == 3 && s.dim(1) >= 4 && s.dim(2) >= 4) {
+        const PoolOptions pool = {.padding = Pick(2) == 0 ? "SAME" : "VALID"};
+        cur = Pick(2) == 0 ? MaxPool(root_, cur, pool) : AvgPool(root_, cur, pool);
+      } else if (choice == 4) {
+        // A residual: the latest earlier value of this shape, if any.
+        for (auto it = made.rbegin(); it != made.rend(); ++it) {
+          if (it->shape() == s && *it != cur) {
+            cur = Add(root_, cur, *it);
+            break;
+          }
+        }
+      } else {
+        cur = Pick(2) == 0 ? Relu(root_, cur) : Tanh(root_, cur);
+      }
+      made.push_back(cur);
+      if (Pick(6) == 0) fetches_.push_back(cur.name());
+    }
+    fetches_.push_back(cur.name());
+    REQUIRE(root_.ok());
+  }
+
+  Graph& graph() { return *root_.graph(); }
+  const std::vector<std::string>& fetches() const { return fetches_; }
+  FeedList Feeds() { return {{"x", Uniform(x_.shape(), rng_)}}; }
+
+ private:
+  size_t Pick(size_t n) { return std::uniform_int_distribution<size_t>(0, n - 1)(rng_); }
+
+  std::mt19937 rng_;
+  Scope root_;
+  Output x_;
+  std::vector<std::string> fetches_;
+};
+
+TEST_CASE("Random convolution chains give the same results with and without each pass") {
+  for (uint32_t seed : {1u, 2u, 3u, 4u, 5u, 6u}) {
+    INFO("seed " << seed);
+    RandomConvChain chain(seed);
+    chain.Build(14);
+    const FeedList feeds = chain.Feeds();
+    OptimizationOptions off;
+    off.level = 0;
+    const std::vector<Tensor> reference = RunWith(chain.graph(), off, feeds, chain.fetches());
+    for (const auto& [what, options] : Variants()) {
+      INFO(what);
+      CheckClose(reference, RunWith(chain.graph(), options, feeds, chain.fetches()), 1e-4);
     }
   }
 }

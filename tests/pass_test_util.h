@@ -68,6 +68,21 @@ inline std::vector<Tensor> RunUnoptimised(const Graph& graph, const FeedList& fe
   return *std::move(out);
 }
 
+// Runs `graph` with `optimization` (verifying the graph after every pass).
+inline std::vector<Tensor> RunWith(const Graph& graph, const OptimizationOptions& optimization,
+                                   const FeedList& feeds, const std::vector<std::string>& fetches) {
+  SessionOptions options;
+  options.optimization = optimization;
+  options.optimization.verify = true;
+  auto session = Session::Create(graph, options);
+  INFO(session.status().ToString());
+  REQUIRE(session.ok());
+  auto out = (*session)->Run(feeds, fetches);
+  INFO(out.status().ToString());
+  REQUIRE(out.ok());
+  return *std::move(out);
+}
+
 // Same dtypes and shapes, and every element within `tolerance` (relative to
 // the larger magnitude, absolute below 1).
 inline void CheckClose(const std::vector<Tensor>& expected, const std::vector<Tensor>& actual,

@@ -157,6 +157,8 @@ TEST_CASE("The standard pipeline takes a level and passes to turn off") {
   auto all = StandardPipeline({});
   REQUIRE(all.ok());
   CHECK(all->PassNames() == StandardPassNames());
+  CHECK(StandardPassNames() == std::vector<std::string>{"prune", "constant-folding", "cse",
+                                                        "simplify", "fusion", "layout", "prune"});
 }
 
 TEST_CASE("A session reports a bad pipeline option when it compiles") {

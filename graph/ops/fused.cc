@@ -32,6 +32,14 @@ absl::StatusOr<Shape> BaseOutputShape(const InferenceContext& c, absl::string_vi
 // Checks fused_ops and the args against `output`, whose channels are dim
 // `channel_dim` (when the rank is known).
 absl::Status CheckEpilogue(const InferenceContext& c, const Shape& output, int channel_dim) {
+  return CheckFusedEpilogue(c, output,
+                            output.unknown_rank() ? kUnknownDim : output.dim(channel_dim));
+}
+
+}  // namespace
+
+absl::Status CheckFusedEpilogue(const InferenceContext& c, const Shape& output,
+                                int64_t channels) {
   const std::vector<std::string>& ops = c.attr("fused_ops").strings();
   const auto& activations = FusedActivations();
   size_t i = 0;
@@ -60,7 +68,6 @@ absl::Status CheckEpilogue(const InferenceContext& c, const Shape& output, int c
                    " args, got ", args);
   }
   RETURN_IF_ERROR(c.CheckRank(2, 1));
-  const int64_t channels = output.unknown_rank() ? kUnknownDim : output.dim(channel_dim);
   const Shape& bias_shape = c.input_shape(2);
   const int64_t bias_size = bias_shape.unknown_rank() ? kUnknownDim : bias_shape.dim(0);
   if (channels >= 0 && bias_size >= 0 && channels != bias_size) {
@@ -73,6 +80,8 @@ absl::Status CheckEpilogue(const InferenceContext& c, const Shape& output, int c
   }
   return absl::OkStatus();
 }
+
+namespace {
 
 absl::Status FusedMatMulShape(InferenceContext& c) {
   ASSIGN_OR_RETURN(Shape output, BaseOutputShape(c, "MatMul"));

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "graph/ops/nn.h"
 #include "graph/scope.h"
@@ -31,6 +32,14 @@ struct FusedEpilogueOptions {
 // The activations the epilogue can end with: Relu, Relu6, Elu, Sigmoid,
 // Tanh, LeakyRelu.
 const std::vector<std::string>& FusedActivations();
+
+class InferenceContext;
+
+// Checks the epilogue of a node shaped like _FusedConv2D (inputs 0 and 1 the
+// operands, then the args): fused_ops as FusedEpilogueOptions says, args[0]
+// a bias of `channels` entries (unknown: kUnknownDim), args[1] (with "Add")
+// of `output`'s shape. For the shape functions of the fused families.
+absl::Status CheckFusedEpilogue(const InferenceContext& c, const Shape& output, int64_t channels);
 
 struct FusedMatMulOptions : FusedEpilogueOptions {
   bool transpose_a = false;

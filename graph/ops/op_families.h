@@ -14,6 +14,7 @@ void RegisterArrayOps(OpRegistry& registry);   // graph/ops/array.cc
 void RegisterRandomOps(OpRegistry& registry);  // graph/ops/random.cc
 void RegisterTrainingOps(OpRegistry& registry);  // graph/ops/training.cc
 void RegisterFusedOps(OpRegistry& registry);     // graph/ops/fused.cc
+void RegisterLayoutOps(OpRegistry& registry);    // graph/ops/layout.cc
 
 }  // namespace sluice
 

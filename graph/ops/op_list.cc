@@ -13,6 +13,7 @@ const OpRegistry& OpRegistry::Global() {
     RegisterRandomOps(*r);
     RegisterTrainingOps(*r);
     RegisterFusedOps(*r);
+    RegisterLayoutOps(*r);
     return r;
   }();
   return *registry;
