@@ -33,9 +33,10 @@ struct RunResult {
   int signal = 0;
 };
 
-// Runs the sluice binary with `args`, stdin from /dev/null, and captures
+// Runs the sluice binary with `args`, stdin from `stdin_path`, and captures
 // stdout, stderr and the exit status separately.
-inline RunResult RunSluice(const std::vector<std::string>& args) {
+inline RunResult RunSluice(const std::vector<std::string>& args,
+                           const std::string& stdin_path = "/dev/null") {
   RunResult result;
   int out_pipe[2];
   int err_pipe[2];
@@ -44,7 +45,7 @@ inline RunResult RunSluice(const std::vector<std::string>& args) {
 
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 0, stdin_path.c_str(), O_RDONLY, 0);
   posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
   posix_spawn_file_actions_adddup2(&actions, err_pipe[1], 2);
 
