@@ -7,8 +7,10 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 #include <cstdlib>
+#include <iterator>
 #include <random>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 
 #include "graph/ops/math.h"
@@ -173,19 +175,12 @@ BENCHMARK(BM_MlpForward)->Arg(1)->Arg(128)->Unit(benchmark::kMicrosecond);
 // training flag fed true) or inference (logits, flag at its default), at
 // batch range(0), with the optimisation pipeline on (range(1) = 1) or off.
 void RunModel(benchmark::State& state, const absl::StatusOr<bench::BenchModel>& model,
-              bool train) {
+              bool train, SessionOptions options) {
   if (!model.ok()) {
     state.SkipWithError(std::string(model.status().message()).c_str());
     return;
   }
   const int64_t batch = state.range(0);
-  SessionOptions options;
-  options.optimization.level = static_cast<int>(state.range(1));
-  // SLUICE_BENCH_DISABLE_PASSES=a,b turns passes off, to find which one a
-  // difference comes from.
-  if (const char* disabled = std::getenv("SLUICE_BENCH_DISABLE_PASSES")) {
-    options.optimization.disabled = absl::StrSplit(disabled, ',', absl::SkipEmpty());
-  }
   auto session = Session::Create(*model->graph, options);
   if (!session.ok()) {
     state.SkipWithError(std::string(session.status().message()).c_str());
@@ -215,10 +210,30 @@ void RunModel(benchmark::State& state, const absl::StatusOr<bench::BenchModel>& 
   state.SetItemsProcessed(state.iterations() * batch);
 }
 
-void BM_MlpTrain(benchmark::State& state) { RunModel(state, bench::BuildMlp(), true); }
-void BM_CnnTrain(benchmark::State& state) { RunModel(state, bench::BuildCnn(), true); }
-void BM_MlpInfer(benchmark::State& state) { RunModel(state, bench::BuildMlp(), false); }
-void BM_CnnInfer(benchmark::State& state) { RunModel(state, bench::BuildCnn(), false); }
+// The pipeline on (range(1) = 1) or off.
+SessionOptions PipelineOptions(const benchmark::State& state) {
+  SessionOptions options;
+  options.optimization.level = static_cast<int>(state.range(1));
+  // SLUICE_BENCH_DISABLE_PASSES=a,b turns passes off, to find which one a
+  // difference comes from.
+  if (const char* disabled = std::getenv("SLUICE_BENCH_DISABLE_PASSES")) {
+    options.optimization.disabled = absl::StrSplit(disabled, ',', absl::SkipEmpty());
+  }
+  return options;
+}
+
+void BM_MlpTrain(benchmark::State& state) {
+  RunModel(state, bench::BuildMlp(), true, PipelineOptions(state));
+}
+void BM_CnnTrain(benchmark::State& state) {
+  RunModel(state, bench::BuildCnn(), true, PipelineOptions(state));
+}
+void BM_MlpInfer(benchmark::State& state) {
+  RunModel(state, bench::BuildMlp(), false, PipelineOptions(state));
+}
+void BM_CnnInfer(benchmark::State& state) {
+  RunModel(state, bench::BuildCnn(), false, PipelineOptions(state));
+}
 // Arguments: {batch, pipeline on}.
 #define SLUICE_MODEL_BENCHMARK(fn) \
   BENCHMARK(fn)->ArgsProduct({{1, 128}, {0, 1}})->ArgNames({"batch", "pipeline"}) \
@@ -227,6 +242,41 @@ SLUICE_MODEL_BENCHMARK(BM_MlpTrain);
 SLUICE_MODEL_BENCHMARK(BM_CnnTrain);
 SLUICE_MODEL_BENCHMARK(BM_MlpInfer);
 SLUICE_MODEL_BENCHMARK(BM_CnnInfer);
+
+// Pass ablation: the pipeline on with one pass off, range(1) indexing
+// kAblatedPasses, to show that no pass makes a model slower (compare with
+// pipeline:1 above in the same interleaved run; bench/pass_impact.py does).
+constexpr const char* kAblatedPasses[] = {"constant-folding", "cse", "simplify", "fusion",
+                                          "layout"};
+SessionOptions WithoutPass(benchmark::State& state) {
+  SessionOptions options;
+  const char* pass = kAblatedPasses[state.range(1)];
+  options.optimization.disabled = {pass};
+  state.SetLabel(absl::StrCat("without ", pass));
+  return options;
+}
+void BM_MlpTrainWithout(benchmark::State& state) {
+  RunModel(state, bench::BuildMlp(), true, WithoutPass(state));
+}
+void BM_CnnTrainWithout(benchmark::State& state) {
+  RunModel(state, bench::BuildCnn(), true, WithoutPass(state));
+}
+void BM_MlpInferWithout(benchmark::State& state) {
+  RunModel(state, bench::BuildMlp(), false, WithoutPass(state));
+}
+void BM_CnnInferWithout(benchmark::State& state) {
+  RunModel(state, bench::BuildCnn(), false, WithoutPass(state));
+}
+#define SLUICE_ABLATION_BENCHMARK(fn)                                                         \
+  BENCHMARK(fn)                                                                               \
+      ->ArgsProduct({{1, 128}, benchmark::CreateDenseRange(0, std::size(kAblatedPasses) - 1, 1)}) \
+      ->ArgNames({"batch", "pass"})                                                           \
+      ->Unit(benchmark::kMicrosecond)                                                         \
+      ->UseRealTime()
+SLUICE_ABLATION_BENCHMARK(BM_MlpTrainWithout);
+SLUICE_ABLATION_BENCHMARK(BM_CnnTrainWithout);
+SLUICE_ABLATION_BENCHMARK(BM_MlpInferWithout);
+SLUICE_ABLATION_BENCHMARK(BM_CnnInferWithout);
 
 }  // namespace
 }  // namespace sluice
