@@ -21,6 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "cpu/cpu_kernels.h"
 #include "cpu/epilogue.h"
+#include "cpu/gemv.h"
 #include "cpu/nn_plain.h"
 #include "cpu/onednn.h"
 #include "cpu/parallel.h"
@@ -103,6 +104,10 @@ class FusedMatMulKernel final : public OpKernel {
                                               " differs from the product's [", m, ",", n, "]"));
     }
     if (m == 0 || n == 0 || k == 0) return kernel;  // never reaches oneDNN
+    if (UseStreamingGemv(m, k, n, ta, tb)) {
+      kernel->streaming_gemv_ = true;
+      return kernel;
+    }
     using dt = dnnl::memory::data_type;
     RETURN_IF_ERROR(CatchDnnl("_FusedMatMul", [&] {
       dnnl::matmul::desc desc(StridedDesc({m, k}, dt::f32, {ta ? 1 : k, ta ? m : 1}),
@@ -136,6 +141,13 @@ class FusedMatMulKernel final : public OpKernel {
                     epilogue_.add ? ctx.input(3).data<float>() : nullptr, y.data<float>());
       return absl::OkStatus();
     }
+    if (streaming_gemv_) {
+      StreamingGemv(ctx.input(0).data<float>(), ctx.input(1).data<float>(), y.data<float>(), m_,
+                    k_, n_);
+      ApplyEpilogue(epilogue_, m_, n_, 1, bias,
+                    epilogue_.add ? ctx.input(3).data<float>() : nullptr, y.data<float>());
+      return absl::OkStatus();
+    }
     PrepareResidual(epilogue_, ctx, 3);
     auto* state = static_cast<FusedMatMulState*>(ctx.state);
     return primitive_.Run(state->bindings,
@@ -146,6 +158,7 @@ class FusedMatMulKernel final : public OpKernel {
   explicit FusedMatMulKernel(const Epilogue& e) : epilogue_(e) {}
   const Epilogue epilogue_;
   int64_t m_ = 0, k_ = 0, n_ = 0;
+  bool streaming_gemv_ = false;
   DnnlPrimitive primitive_;
 };
 

@@ -14,6 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "cpu/cpu_kernels.h"
+#include "cpu/gemv.h"
 #include "cpu/onednn.h"
 #include "cpu/parallel.h"
 #include "graph/status_macros.h"
@@ -202,6 +203,12 @@ class MatMulKernel final : public OpKernel {
                                               plan.out_shape.ToString()));
     }
     auto kernel = std::unique_ptr<MatMulKernel>(new MatMulKernel(std::move(plan)));
+    const MatMulPlan& p = kernel->plan_;
+    if (std::is_same_v<T, float> && p.batch_count == 1 &&
+        UseStreamingGemv(p.m, p.k, p.n, p.transpose_a, p.transpose_b)) {
+      kernel->streaming_gemv_ = true;
+      return kernel;
+    }
     RETURN_IF_ERROR(kernel->BuildPrimitive(init.input_dtype(0)));
     return kernel;
   }
@@ -223,6 +230,12 @@ class MatMulKernel final : public OpKernel {
     }
     const T* a = ctx.input(0).template data<T>();
     const T* b = ctx.input(1).template data<T>();
+    if constexpr (std::is_same_v<T, float>) {
+      if (streaming_gemv_) {
+        StreamingGemv(a, b, c, p.m, p.k, p.n);
+        return absl::OkStatus();
+      }
+    }
     if (primitive_.valid()) {
       auto* state = static_cast<MatMulState*>(ctx.state);
       return primitive_.Run(state->bindings, {a, b, c});
@@ -298,6 +311,7 @@ class MatMulKernel final : public OpKernel {
   }
 
   const MatMulPlan plan_;
+  bool streaming_gemv_ = false;
   DnnlPrimitive primitive_;
 };
 

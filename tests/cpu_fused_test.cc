@@ -67,7 +67,9 @@ TEST_CASE("_FusedMatMul matches MatMul, BiasAdd, Add and the activation") {
   const std::vector<Case> shapes = {{1, 784, 256, false, false}, {1, 256, 10, false, false},
                                     {128, 784, 256, false, false}, {3, 5, 7, false, false},
                                     {16, 32, 8, true, false},    {4, 64, 33, false, true},
-                                    {2, 0, 3, false, false}};
+                                    {2, 0, 3, false, false},
+                                    // the streaming kernel: few rows, large weights
+                                    {1, 1024, 600, false, false}, {3, 2048, 300, false, false}};
   uint64_t seed = 1;
   for (const Case& c : shapes) {
     for (const auto& ops : EpilogueCases()) {

@@ -117,6 +117,18 @@ TEST_CASE("MatMul f32 matches the reference for every transpose and size") {
   }
 }
 
+TEST_CASE("MatMul f32 of a few rows by large weights (the streaming kernel) matches the reference") {
+  // 1-4 rows with weights beyond L2 take the streaming kernel: column counts
+  // on and off its 256-column blocks; 5 rows and the transposes go to oneDNN.
+  const std::vector<std::array<int64_t, 3>> sizes = {
+      {1, 1024, 512}, {2, 600, 1000}, {3, 2048, 300}, {4, 1024, 520}, {5, 1024, 512}};
+  for (const auto& s : sizes) {
+    for (bool ta : {false, true}) {
+      for (bool tb : {false, true}) CheckMatMul(DType::kF32, s[0], s[1], s[2], ta, tb, 1e-4, 1e-4);
+    }
+  }
+}
+
 TEST_CASE("MatMul f64, bf16 and integers match the reference") {
   for (bool ta : {false, true}) {
     for (bool tb : {false, true}) {
