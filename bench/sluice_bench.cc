@@ -17,6 +17,7 @@
 #include "graph/ops/nn.h"
 #include "graph/ops/state.h"
 #include "bench/bench_models.h"
+#include "runtime/openmp_env.h"
 #include "runtime/session.h"
 
 namespace sluice {
@@ -281,4 +282,13 @@ SLUICE_ABLATION_BENCHMARK(BM_CnnInferWithout);
 }  // namespace
 }  // namespace sluice
 
-BENCHMARK_MAIN();
+// The tools' OpenMP wait policy (runtime/openmp_env.h), so the figures are
+// the ones users see.
+int main(int argc, char** argv) {
+  sluice::ApplyOpenMpSpinLimit(argv);
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -275,7 +275,7 @@ class DenseBatchNormFoldingRule final : public FusionRule {
  private:
   // Rescaling weights of more than this many rows per activation row at
   // every run costs more than the batch norm it replaces.
-  static constexpr int64_t kMaxWeightRowsPerRow = 8;
+  static constexpr int64_t kMaxWeightRowsPerRow = 1;
 
   absl::Status Apply(const FusionMatch& match, Graph& graph, PassContext& context) const override {
     Node* matmul = match.nodes.front();
