@@ -187,6 +187,7 @@ def run_workload(workload, workers, args, rows):
                 row.update(status="failed", error=error)
     timed = [s for s, row in ready.items() if row["status"] == "ok"]
     samples = {s: [] for s in timed}
+    round_medians = {s: [] for s in timed}
     for r in range(args.rounds):
         order = timed[r % len(timed):] + timed[:r % len(timed)] if timed else []
         for system in order:
@@ -197,6 +198,7 @@ def run_workload(workload, workers, args, rows):
                 ready[system].update(status="failed", error=answer.get("error", "time failed"))
                 continue
             samples[system].extend(answer["times_ms"])
+            round_medians[system].append(statistics.median(answer["times_ms"]))
             # Let the last system's spinning threads go idle before the next.
             time.sleep(0.2)
     for system in timed:
@@ -204,8 +206,10 @@ def run_workload(workload, workers, args, rows):
         if row["status"] != "ok" or not samples[system]:
             continue
         times = samples[system]
+        # Round by round too: a transient load on the machine shows up as
+        # one round out of line.
         row.update(median_ms=statistics.median(times), min_ms=min(times), max_ms=max(times),
-                   samples=len(times))
+                   samples=len(times), round_medians_ms=round_medians[system])
         if workload in MATMUL_SIZES:
             n = MATMUL_SIZES[workload]
             row["gflops"] = 2.0 * n ** 3 / (row["median_ms"] * 1e-3) / 1e9

@@ -71,7 +71,9 @@ def cnn_logits(p, x):
 def params(d, prefix):
     n = 2 if prefix == "mlp" else 4
     names = [f"{kind}{i}" for i in range(1, n + 1) for kind in ("w", "b")]
-    return {k: jnp.asarray(d[f"{prefix}_{k}"]) for k in names}
+    # jnp.array copies: a donated training buffer must never alias the
+    # worker's cached data, which later workloads start from.
+    return {k: jnp.array(d[f"{prefix}_{k}"]) for k in names}
 
 
 def loss_fn(logits_fn, p, x, y):

@@ -13,7 +13,10 @@ from torch import nn
 
 
 def _param(array):
-    return nn.Parameter(torch.from_numpy(np.ascontiguousarray(array)))
+    # A copy: from_numpy would share the worker's cached data array, and a
+    # training workload's in-place updates would then change the weights
+    # every later workload starts from.
+    return nn.Parameter(torch.from_numpy(np.array(array, dtype=np.float32, copy=True)))
 
 
 def _linear(w_in_out, b):

@@ -31,6 +31,11 @@ tm = None
 
 def prepare(system, threads):
     global torch, F, tm
+    # Inductor compiles in a pool of worker processes that start in the
+    # background and outlive the compile; on a small machine they would
+    # steal cores from whichever system is being timed. Compiling in this
+    # process keeps all of it inside setup.
+    os.environ.setdefault("TORCHINDUCTOR_COMPILE_THREADS", "1")
     import torch as _torch
     import torch.nn.functional as _F
     import torch_models as _tm
