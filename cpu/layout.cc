@@ -53,10 +53,31 @@ class BindingsState final : public KernelState {
   DnnlPrimitive::Bindings bindings;
 };
 
+// A kernel that is one oneDNN primitive from input 0 to output 0 (none for
+// an empty tensor): the reorders and the blocked poolings.
+class SourceToDestinationKernel : public OpKernel {
+ public:
+  std::unique_ptr<KernelState> CreateState() const override {
+    if (!primitive_.valid()) return nullptr;
+    auto state = std::make_unique<BindingsState>();
+    state->bindings = primitive_.Bind();
+    return state;
+  }
+
+  absl::Status Compute(const KernelContext& ctx) override {
+    if (!primitive_.valid()) return absl::OkStatus();  // empty
+    return primitive_.Run(static_cast<BindingsState*>(ctx.state)->bindings,
+                          {ctx.input(0).raw_data(), ctx.output(0).raw_data()});
+  }
+
+ protected:
+  DnnlPrimitive primitive_;
+};
+
 // ---------------------------------------------------------------------------
 // _ToBlocked(input; block) and _FromBlocked(input): one reorder each.
 
-class ReorderKernel final : public OpKernel {
+class ReorderKernel final : public SourceToDestinationKernel {
  public:
   static KernelOr Create(const KernelInit& init, bool to_blocked) {
     const Shape& nhwc = to_blocked ? init.input_shape(0) : init.output_shape(0);
@@ -75,22 +96,6 @@ class ReorderKernel final : public OpKernel {
                                                     : DnnlPrimitive::Reorder(block, plain));
     return kernel;
   }
-
-  std::unique_ptr<KernelState> CreateState() const override {
-    if (!primitive_.valid()) return nullptr;
-    auto state = std::make_unique<BindingsState>();
-    state->bindings = primitive_.Bind();
-    return state;
-  }
-
-  absl::Status Compute(const KernelContext& ctx) override {
-    if (!primitive_.valid()) return absl::OkStatus();  // empty
-    return primitive_.Run(static_cast<BindingsState*>(ctx.state)->bindings,
-                          {ctx.input(0).raw_data(), ctx.output(0).raw_data()});
-  }
-
- private:
-  DnnlPrimitive primitive_;
 };
 
 // ---------------------------------------------------------------------------
@@ -202,7 +207,7 @@ class BlockedConv2DKernel final : public OpKernel {
 // ---------------------------------------------------------------------------
 // _BlockedMaxPool / _BlockedAvgPool(input; ksize, strides, padding, block).
 
-class BlockedPoolKernel final : public OpKernel {
+class BlockedPoolKernel final : public SourceToDestinationKernel {
  public:
   static KernelOr Create(const KernelInit& init, algorithm kind) {
     const Shape& in = init.input_shape(0);
@@ -237,22 +242,6 @@ class BlockedPoolKernel final : public OpKernel {
     }
     return kernel;
   }
-
-  std::unique_ptr<KernelState> CreateState() const override {
-    if (!primitive_.valid()) return nullptr;
-    auto state = std::make_unique<BindingsState>();
-    state->bindings = primitive_.Bind();
-    return state;
-  }
-
-  absl::Status Compute(const KernelContext& ctx) override {
-    if (!primitive_.valid()) return absl::OkStatus();  // empty
-    return primitive_.Run(static_cast<BindingsState*>(ctx.state)->bindings,
-                          {ctx.input(0).raw_data(), ctx.output(0).raw_data()});
-  }
-
- private:
-  DnnlPrimitive primitive_;
 };
 
 // Blocks of 16 channels fill an AVX-512 register, 8 an AVX2 one; below AVX2
