@@ -95,6 +95,13 @@ struct Plan::Frame {
   std::vector<KernelContext> contexts;  // one per step, spans into the above
 };
 
+int SpecializedFeedValue(const Tensor& feed) {
+  if (feed.dtype() != DType::kBool || feed.shape().rank() != 0 || feed.raw_data() == nullptr) {
+    return -1;
+  }
+  return feed.data<bool>()[0] ? 1 : 0;
+}
+
 Plan::Plan() = default;
 Plan::~Plan() = default;
 
@@ -163,15 +170,22 @@ absl::StatusOr<std::unique_ptr<Plan>> Plan::Compile(const Graph& graph, const Pl
   Graph& g = *plan->graph_;
   absl::flat_hash_map<Output, Output> mapped;
   std::vector<Node*> node_map(graph.id_bound(), nullptr);
+  // One per feed; null where the feed's value is a constant of this plan.
   std::vector<Node*> feed_nodes;
   for (size_t i = 0; i < feeds.size(); ++i) {
+    const int value = i < request.feed_values.size() ? request.feed_values[i] : -1;
     NodeSpec spec;
     spec.name = g.UniqueName(absl::StrCat("_feed_", i));
-    spec.op = "Placeholder";
-    spec.attrs = {{"dtype", request.feed_dtypes[i]}, {"shape", request.feed_shapes[i]}};
+    if (value >= 0) {
+      spec.op = "Const";
+      spec.attrs = {{"value", Tensor::Scalar(value == 1)}, {"dtype", DType::kBool}};
+    } else {
+      spec.op = "Placeholder";
+      spec.attrs = {{"dtype", request.feed_dtypes[i]}, {"shape", request.feed_shapes[i]}};
+    }
     ASSIGN_OR_RETURN(Node * n, g.AddNode(std::move(spec)));
     mapped[feeds[i]] = Output(n, 0);
-    feed_nodes.push_back(n);
+    feed_nodes.push_back(value >= 0 ? nullptr : n);
   }
   ASSIGN_OR_RETURN(std::vector<Node*> order, graph.TopologicalOrder());
   for (Node* n : order) {
@@ -252,7 +266,9 @@ absl::StatusOr<std::unique_ptr<Plan>> Plan::Compile(const Graph& graph, const Pl
     memory_schedule.slots.push_back(
         {slot.dtype, slot.shape.num_elements() * DTypeSize(slot.dtype), false, false});
   }
-  for (Node* f : feed_nodes) memory_schedule.slots[slot_of[f->id()][0]].fed = true;
+  for (Node* f : feed_nodes) {
+    if (f != nullptr) memory_schedule.slots[slot_of[f->id()][0]].fed = true;
+  }
   for (const Output& out : specialised_fetches) {
     memory_schedule.slots[slot_of[out.node->id()][out.index]].fetched = true;
   }
@@ -308,7 +324,7 @@ absl::StatusOr<std::unique_ptr<Plan>> Plan::Compile(const Graph& graph, const Pl
       ++step.num_predecessors;
     }
   }
-  for (Node* f : feed_nodes) plan->feed_slots_.push_back(slot_of[f->id()][0]);
+  for (Node* f : feed_nodes) plan->feed_slots_.push_back(f != nullptr ? slot_of[f->id()][0] : -1);
   for (const Output& out : specialised_fetches) {
     const int slot = slot_of[out.node->id()][out.index];
     plan->fetch_slots_.push_back(slot);
@@ -461,7 +477,9 @@ absl::StatusOr<std::vector<Tensor>> Plan::Execute(absl::Span<const Tensor> feeds
                                                   const RunOptions* options, RunMetadata* metadata,
                                                   ThreadPool* pool) const {
   std::unique_ptr<Frame> frame = AcquireFrame();
-  for (size_t i = 0; i < feeds.size(); ++i) frame->tensors[feed_slots_[i]] = feeds[i];
+  for (size_t i = 0; i < feeds.size(); ++i) {
+    if (feed_slots_[i] >= 0) frame->tensors[feed_slots_[i]] = feeds[i];  // else a constant
+  }
   for (int slot : fresh_fetch_slots_) frame->tensors[slot] = Tensor(slots_[slot].dtype, slots_[slot].shape);
   const bool trace = options != nullptr && options->trace && metadata != nullptr;
   absl::Status status = pool != nullptr && !trace ? RunParallel(*frame, *pool)
@@ -486,7 +504,9 @@ absl::StatusOr<std::vector<Tensor>> Plan::Execute(absl::Span<const Tensor> feeds
   }
   // Drop references to the caller's feeds and results before the frame goes
   // back.
-  for (int slot : feed_slots_) frame->tensors[slot] = Tensor();
+  for (int slot : feed_slots_) {
+    if (slot >= 0) frame->tensors[slot] = Tensor();
+  }
   for (int slot : fresh_fetch_slots_) frame->tensors[slot] = Tensor();
   ReleaseFrame(std::move(frame));
   if (!status.ok()) return status;

@@ -33,7 +33,18 @@ struct PlanRequest {
   std::vector<Shape> feed_shapes;
   std::vector<std::string> fetch_names;
   std::vector<std::string> target_names;
+  // Per feed, the value the plan is specialised on (see SpecializedFeedValue)
+  // or -1; may be empty (no feed specialised).
+  std::vector<int> feed_values;
 };
+
+// Plans are specialised on the value of a fed scalar bool, such as the
+// training flag of batch normalisation and dropout: it becomes a constant,
+// constant folding picks the Select branch it chooses, and the other branch
+// is pruned instead of computed and thrown away on every run. A flag has
+// two values, so this costs at most two plans. Returns 0 or 1 for such a
+// feed, -1 for any other.
+int SpecializedFeedValue(const Tensor& feed);
 
 struct CompileEnv {
   const KernelRegistry* kernels = nullptr;

@@ -3,13 +3,20 @@
 #include "absl/hash/hash.h"
 
 namespace sluice {
+namespace {
+
+int RequestedFeedValue(const PlanRequest& r, size_t i) {
+  return i < r.feed_values.size() ? r.feed_values[i] : -1;
+}
+
+}  // namespace
 
 uint64_t SignatureView::Hash() const {
   // Combined by hand so hashing a view never materialises a key.
   uint64_t h = absl::HashOf(feed_names.size(), fetch_names.size(), target_names.size());
   for (const std::string* n : feed_names) h = absl::HashOf(h, *n);
   for (const Tensor* t : feed_values) {
-    h = absl::HashOf(h, static_cast<int>(t->dtype()), t->shape().dims());
+    h = absl::HashOf(h, static_cast<int>(t->dtype()), t->shape().dims(), SpecializedFeedValue(*t));
   }
   for (const std::string& n : fetch_names) h = absl::HashOf(h, n);
   for (const std::string& n : target_names) h = absl::HashOf(h, n);
@@ -25,7 +32,8 @@ bool PlanCache::Matches(const Entry& entry, const SignatureView& sig) {
   }
   for (size_t i = 0; i < sig.feed_names.size(); ++i) {
     if (r.feed_names[i] != *sig.feed_names[i] || r.feed_dtypes[i] != sig.feed_values[i]->dtype() ||
-        r.feed_shapes[i] != sig.feed_values[i]->shape()) {
+        r.feed_shapes[i] != sig.feed_values[i]->shape() ||
+        RequestedFeedValue(r, i) != SpecializedFeedValue(*sig.feed_values[i])) {
       return false;
     }
   }
@@ -59,9 +67,12 @@ std::shared_ptr<const Plan> PlanCache::Insert(const PlanRequest& request,
   std::vector<Tensor> probes;
   probes.reserve(request.feed_names.size());
   for (size_t i = 0; i < request.feed_names.size(); ++i) {
-    // Zero-sized stand-ins carry the dtype and shape for matching.
-    probes.push_back(Tensor::WrapBuffer(request.feed_dtypes[i], request.feed_shapes[i], nullptr,
-                                        nullptr));
+    // Stand-ins without data carry the dtype and shape for matching, and a
+    // specialised feed's value.
+    const int value = RequestedFeedValue(request, i);
+    probes.push_back(value >= 0 ? Tensor::Scalar(value == 1)
+                                : Tensor::WrapBuffer(request.feed_dtypes[i],
+                                                     request.feed_shapes[i], nullptr, nullptr));
   }
   for (const Tensor& t : probes) shapes_only.push_back(&t);
   std::vector<const std::string*> names;

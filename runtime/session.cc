@@ -35,6 +35,7 @@ struct Session::Impl {
     std::shared_ptr<const Plan> last_plan;
     std::vector<DType> last_dtypes;
     std::vector<Shape> last_shapes;
+    std::vector<int> last_values;  // SpecializedFeedValue of each feed
   };
 
   Impl(std::unique_ptr<Graph> g, const SessionOptions& o)
@@ -58,6 +59,7 @@ struct Session::Impl {
       request.feed_names.push_back(*sig.feed_names[i]);
       request.feed_dtypes.push_back(sig.feed_values[i]->dtype());
       request.feed_shapes.push_back(sig.feed_values[i]->shape());
+      request.feed_values.push_back(SpecializedFeedValue(*sig.feed_values[i]));
     }
     request.fetch_names.assign(sig.fetch_names.begin(), sig.fetch_names.end());
     request.target_names.assign(sig.target_names.begin(), sig.target_names.end());
@@ -214,7 +216,8 @@ absl::StatusOr<std::vector<Tensor>> Session::RunCallable(CallableHandle handle,
       bool same = true;
       for (size_t i = 0; i < feeds.size() && same; ++i) {
         same = feeds[i].dtype() == callable->last_dtypes[i] &&
-               feeds[i].shape() == callable->last_shapes[i];
+               feeds[i].shape() == callable->last_shapes[i] &&
+               SpecializedFeedValue(feeds[i]) == callable->last_values[i];
       }
       if (same) plan = callable->last_plan;
     }
@@ -236,9 +239,11 @@ absl::StatusOr<std::vector<Tensor>> Session::RunCallable(CallableHandle handle,
     callable->last_plan = plan;
     callable->last_dtypes.clear();
     callable->last_shapes.clear();
+    callable->last_values.clear();
     for (const Tensor& t : feeds) {
       callable->last_dtypes.push_back(t.dtype());
       callable->last_shapes.push_back(t.shape());
+      callable->last_values.push_back(SpecializedFeedValue(t));
     }
   } else if (metadata != nullptr) {
     metadata->plan_compiled = false;

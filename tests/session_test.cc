@@ -1,5 +1,7 @@
 // Session semantics (TF1 rules), plan reuse, callables and concurrency.
 #include <catch2/catch.hpp>
+#include <algorithm>
+#include <cmath>
 
 #include <atomic>
 #include <thread>
@@ -122,6 +124,81 @@ TEST_CASE("PlaceholderWithDefault yields its default unless fed") {
   auto session = MakeSession(root);
   CHECK((*session->Run({}, {"y"}))[0].data<float>()[0] == 8.0f);
   CHECK((*session->Run({{"p", Tensor::Scalar(1.0f)}}, {"y"}))[0].data<float>()[0] == 2.0f);
+}
+
+// Names of the steps one traced run executed.
+std::vector<std::string> StepsRun(Session& session, const FeedList& feeds,
+                                  const std::vector<std::string>& fetches) {
+  RunOptions options;
+  options.trace = true;
+  RunMetadata metadata;
+  REQUIRE(session.Run(feeds, fetches, {}, &options, &metadata).ok());
+  std::vector<std::string> names;
+  for (const StepStats& s : metadata.steps) names.push_back(s.node);
+  return names;
+}
+
+bool Ran(const std::vector<std::string>& steps, const std::string& node) {
+  return std::find(steps.begin(), steps.end(), node) != steps.end();
+}
+
+TEST_CASE("A fed scalar bool selects one branch and the other is not computed") {
+  Scope root = Scope::NewRootScope();
+  Output x = Placeholder(root.WithOpName("x"), DType::kF32, Shape{3});
+  Output flag = PlaceholderWithDefault(root.WithOpName("training"), Const(root, false), Shape{});
+  Output when_true = Mul(root.WithOpName("when_true"), x, Const(root, 2.0f));
+  Output when_false = Exp(root.WithOpName("when_false"), x);
+  Select(root.WithOpName("y"), flag, when_true, when_false);
+  auto session = MakeSession(root);
+  const Tensor xv = Tensor::FromVector<float>({0.0f, 1.0f, -2.0f});
+
+  // Alternating values must never reuse the other value's plan.
+  for (bool value : {true, false, true, false}) {
+    INFO("training=" << value);
+    const FeedList feeds = {{"x", xv}, {"training", Tensor::Scalar(value)}};
+    auto r = session->Run(feeds, {"y", "training"});
+    REQUIRE(r.ok());
+    const float* y = (*r)[0].data<float>();
+    for (int i = 0; i < 3; ++i) {
+      const float xi = xv.data<float>()[i];
+      CHECK(y[i] == Approx(value ? 2.0f * xi : std::exp(xi)));
+    }
+    CHECK((*r)[1].data<bool>()[0] == value);  // fetching the flag gives what was fed
+    const std::vector<std::string> steps = StepsRun(*session, feeds, {"y"});
+    CHECK(Ran(steps, "when_true") == value);
+    CHECK(Ran(steps, "when_false") == !value);
+  }
+  // Unfed, the default (false) applies, folded like a constant.
+  auto unfed = session->Run({{"x", xv}}, {"y"});
+  REQUIRE(unfed.ok());
+  CHECK((*unfed)[0].data<float>()[1] == Approx(std::exp(1.0f)));
+  const std::vector<std::string> steps = StepsRun(*session, {{"x", xv}}, {"y"});
+  CHECK_FALSE(Ran(steps, "when_true"));
+
+  // A callable takes the same care.
+  auto handle = session->MakeCallable({"x", "training"}, {"y"});
+  REQUIRE(handle.ok());
+  for (bool value : {false, true, true, false}) {
+    auto r = session->RunCallable(*handle, {xv, Tensor::Scalar(value)});
+    REQUIRE(r.ok());
+    CHECK((*r)[0].data<float>()[1] == Approx(value ? 2.0f : std::exp(1.0f)));
+  }
+}
+
+TEST_CASE("A bool feed of more than one element is not specialised") {
+  Scope root = Scope::NewRootScope();
+  Output cond = Placeholder(root.WithOpName("cond"), DType::kBool, Shape{2});
+  Select(root.WithOpName("y"), cond, Const(root, {1.0f, 2.0f}), Const(root, {3.0f, 4.0f}));
+  auto session = MakeSession(root);
+  for (bool first : {true, false}) {
+    Tensor c(DType::kBool, Shape{2});
+    c.data<bool>()[0] = first;
+    c.data<bool>()[1] = !first;
+    auto r = session->Run({{"cond", c}}, {"y"});
+    REQUIRE(r.ok());
+    CHECK((*r)[0].data<float>()[0] == (first ? 1.0f : 3.0f));
+    CHECK((*r)[0].data<float>()[1] == (first ? 4.0f : 2.0f));
+  }
 }
 
 TEST_CASE("Variables persist across runs and must be initialised") {
