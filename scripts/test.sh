@@ -1,11 +1,46 @@
 #!/usr/bin/env bash
 # Sets up, builds and runs every test through CTest. Exits non-zero on any
-# failure.
+# failure. Arguments go to ctest, except one sanitizer mode:
+#   --sanitize=address,undefined  AddressSanitizer (with leak checks) and
+#                                 UndefinedBehaviorSanitizer, in build-asan/
+#   --sanitize=thread             ThreadSanitizer, in build-tsan/
+# Any sanitizer report fails the test that triggered it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+sanitize=""
+ctest_args=()
+for arg in "$@"; do
+  case $arg in
+    --sanitize=*) sanitize=${arg#--sanitize=} ;;
+    *) ctest_args+=("$arg") ;;
+  esac
+done
+
+build_dir=build
+case $sanitize in
+  "") ;;
+  address,undefined)
+    build_dir=build-asan
+    export ASAN_OPTIONS="halt_on_error=1:detect_leaks=1:print_stacktrace=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+    export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
+    ;;
+  thread)
+    build_dir=build-tsan
+    export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1${TSAN_OPTIONS:+:$TSAN_OPTIONS}"
+    ;;
+  *)
+    echo "test.sh: unknown --sanitize value '$sanitize' (expected address,undefined or thread)" >&2
+    exit 2
+    ;;
+esac
+if [[ -n $sanitize ]]; then
+  export SLUICE_BUILD_DIR=$build_dir SLUICE_BUILD_TYPE=RelWithDebInfo
+  export SLUICE_CMAKE_ARGS="-DSLUICE_SANITIZE=$sanitize"
+fi
+
 scripts/setup.sh
 jobs=$(nproc)
-cmake --build build -j"$jobs"
-cd build
-ctest --output-on-failure -j"$jobs" "$@"
+cmake --build "$build_dir" -j"$jobs"
+cd "$build_dir"
+ctest --output-on-failure -j"$jobs" "${ctest_args[@]}"

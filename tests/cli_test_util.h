@@ -90,6 +90,11 @@ inline RunResult RunSluice(const std::vector<std::string>& args,
   while (waitpid(pid, &status, 0) < 0) REQUIRE(errno == EINTR);
   if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
   if (WIFSIGNALED(status)) result.signal = WTERMSIG(status);
+  // In sanitizer builds (scripts/test.sh --sanitize=...) the binary is
+  // instrumented too; its report must fail the test even where a failing
+  // exit status is what the test expects.
+  INFO(result.err);
+  CHECK(result.err.find("Sanitizer:") == std::string::npos);
   return result;
 }
 
