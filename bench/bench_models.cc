@@ -1,5 +1,6 @@
 #include "bench/bench_models.h"
 
+#include "examples/fashion_models.h"
 #include "graph/layers.h"
 #include "graph/losses.h"
 #include "graph/ops/math.h"
@@ -31,35 +32,11 @@ absl::StatusOr<BenchModel> Build(const Shape& image_dims, LogitsFn logits_fn) {
   return BenchModel{root.graph_as_shared_ptr(), image_dims};
 }
 
-Output MlpLogits(const Scope& root, Output images, Output training) {
-  layers::Dense hidden({.units = 256, .use_bias = false});
-  layers::BatchNormalization norm;
-  layers::Dropout dropout({.rate = 0.2});
-  layers::Dense output({.units = 10});
-  Output h = Relu(root, norm(root, hidden(root, images), training));
-  return output(root, dropout(root, h, training));
-}
-
-Output ConvBlock(const Scope& root, Output x, int64_t filters, Output training) {
-  layers::Conv2D conv({.filters = filters, .kernel_size = {3, 3}, .use_bias = false});
-  layers::BatchNormalization norm;
-  layers::MaxPool2D pool;
-  return pool(root, Relu(root, norm(root, conv(root, x), training)));
-}
-
-Output CnnLogits(const Scope& root, Output images, Output training) {
-  Output x = ConvBlock(root, images, 32, training);
-  x = ConvBlock(root, x, 64, training);
-  layers::Flatten flatten;
-  layers::Dense hidden({.units = 128, .activation = Relu});
-  layers::Dropout dropout({.rate = 0.3});
-  layers::Dense output({.units = 10});
-  return output(root, dropout(root, hidden(root, flatten(root, x)), training));
-}
-
 }  // namespace
 
-absl::StatusOr<BenchModel> BuildMlp() { return Build(Shape{784}, MlpLogits); }
-absl::StatusOr<BenchModel> BuildCnn() { return Build(Shape{28, 28, 1}, CnnLogits); }
+absl::StatusOr<BenchModel> BuildMlp() { return Build(Shape{784}, examples::FashionMlpLogits); }
+absl::StatusOr<BenchModel> BuildCnn() {
+  return Build(Shape{28, 28, 1}, examples::FashionCnnLogits);
+}
 
 }  // namespace sluice::bench

@@ -1,5 +1,5 @@
 // The models the benchmarks train and run: the Fashion-MNIST MLP and CNN of
-// the examples (same layers), with random inputs.
+// the examples (examples/fashion_models.h) in a training graph with Adam.
 #ifndef SLUICE_BENCH_BENCH_MODELS_H_
 #define SLUICE_BENCH_BENCH_MODELS_H_
 
