@@ -17,9 +17,7 @@
 #include "absl/flags/parse.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
-#include "graph/graph_io.h"
 #include "graph/losses.h"
 #include "graph/ops/math.h"
 #include "graph/ops/state.h"
@@ -97,28 +95,17 @@ absl::Status Train(const Graph& graph, const Data& data, int epochs) {
   return absl::OkStatus();
 }
 
-int Fail(absl::string_view message) {
-  return sluice::examples::PrintFailure("example_exponent_fit", message);
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
   sluice::ApplyOpenMpSpinLimit(argv);
   sluice::examples::UnderscoreFlagNames(argc, argv);
   absl::ParseCommandLine(argc, argv);
-  const int epochs = absl::GetFlag(FLAGS_epochs);
-  if (epochs < 0) return Fail(absl::StrCat("--epochs must be >= 0, got ", epochs));
-
-  absl::StatusOr<std::shared_ptr<Graph>> graph = BuildGraph();
-  if (!graph.ok()) return Fail(graph.status().message());
-  const std::string save_path = absl::GetFlag(FLAGS_save_graph);
-  if (!save_path.empty()) {
-    absl::Status saved = SaveGraph(**graph, save_path);
-    if (!saved.ok()) return Fail(saved.message());
-  }
-  if (epochs == 0) return 0;
-  absl::Status trained = Train(**graph, MakeData(absl::GetFlag(FLAGS_seed)), epochs);
-  if (!trained.ok()) return Fail(trained.message());
-  return 0;
+  const int seed = absl::GetFlag(FLAGS_seed);
+  return sluice::examples::BuildSaveAndTrain(
+      "example_exponent_fit", absl::GetFlag(FLAGS_epochs), absl::GetFlag(FLAGS_save_graph),
+      BuildGraph,
+      [seed](const sluice::Graph& graph, int epochs) {
+        return Train(graph, MakeData(seed), epochs);
+      });
 }

@@ -455,26 +455,13 @@ class ElementwiseChainRule final : public FusionRule {
       }
       steps.push_back(std::move(step));
     }
-    std::vector<std::string> ops;
-    std::vector<int64_t> operands;
-    std::vector<bool> reversed;
-    std::vector<float> alphas;
-    for (const ElementwiseStep& s : steps) {
-      ops.push_back(s.op);
-      operands.push_back(s.operand);
-      reversed.push_back(s.reversed);
-      alphas.push_back(s.alpha);
-    }
     NodeSpec spec;
     spec.name = FusedName(graph, *last);
     spec.op = "_FusedElementwise";
     spec.device = head->device();
     spec.inputs = {head->input(head_input)};
     spec.inputs.insert(spec.inputs.end(), args.begin(), args.end());
-    spec.attrs = {{"fused_ops", std::move(ops)},
-                  {"operands", std::move(operands)},
-                  {"reversed", std::move(reversed)},
-                  {"alphas", std::move(alphas)}};
+    spec.attrs = FusedElementwiseAttrs(steps);
     ASSIGN_OR_RETURN(Node * fused, graph.AddNode(std::move(spec)));
     RETURN_IF_ERROR(ReplaceOutput(graph, context, Output(last, 0), Output(fused, 0)));
     return RemoveMatched(graph, match.nodes);

@@ -112,7 +112,7 @@ TEST_CASE("_BlockedConv2D computes Conv2D and its epilogue") {
     options.fused_ops = c.fused_ops;
     Output input = c.blocked_input ? ToBlocked(root, x, 16) : x;
     Output blocked = BlockedConv2D(root.WithOpName("conv"), input, filter, args, options);
-    Output actual = FromBlocked(root.WithOpName("actual"), blocked);
+    FromBlocked(root.WithOpName("actual"), blocked);  // fetched by name below
     INFO(root.status().ToString());
     REQUIRE(root.ok());
     CHECK(blocked.shape() == BlockedShape(out_shape, 16));

@@ -246,8 +246,7 @@ Output FusedConv2D(const Scope& scope, Output input, Output filter,
   return AddOp(scope, "_FusedConv2D", Concat({input, filter}, args), std::move(attrs));
 }
 
-Output FusedElementwise(const Scope& scope, Output x, const std::vector<Output>& args,
-                        const std::vector<ElementwiseStep>& steps) {
+AttrMap FusedElementwiseAttrs(const std::vector<ElementwiseStep>& steps) {
   std::vector<std::string> ops;
   std::vector<int64_t> operands;
   std::vector<bool> reversed;
@@ -258,9 +257,15 @@ Output FusedElementwise(const Scope& scope, Output x, const std::vector<Output>&
     reversed.push_back(s.reversed);
     alphas.push_back(s.alpha);
   }
-  return AddOp(scope, "_FusedElementwise", Concat({x}, args),
-               {{"fused_ops", ops}, {"operands", operands}, {"reversed", reversed},
-                {"alphas", alphas}});
+  return {{"fused_ops", std::move(ops)},
+          {"operands", std::move(operands)},
+          {"reversed", std::move(reversed)},
+          {"alphas", std::move(alphas)}};
+}
+
+Output FusedElementwise(const Scope& scope, Output x, const std::vector<Output>& args,
+                        const std::vector<ElementwiseStep>& steps) {
+  return AddOp(scope, "_FusedElementwise", Concat({x}, args), FusedElementwiseAttrs(steps));
 }
 
 }  // namespace sluice

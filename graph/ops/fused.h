@@ -76,6 +76,9 @@ bool IsFusableElementwiseOp(absl::string_view op, int* arity);
 // entry per step each).
 Output FusedElementwise(const Scope& scope, Output x, const std::vector<Output>& args,
                         const std::vector<ElementwiseStep>& steps);
+// The attributes of a _FusedElementwise running `steps` (fused_ops,
+// operands, reversed, alphas), for code that adds the node itself.
+AttrMap FusedElementwiseAttrs(const std::vector<ElementwiseStep>& steps);
 
 }  // namespace sluice
 
