@@ -138,8 +138,11 @@ absl::StatusOr<VariableSlot*> SlotFor(const KernelInit& init, const Node& variab
   if (init.variables == nullptr) {
     return absl::FailedPreconditionError("variables need a session's variable store");
   }
-  return init.variables->GetOrCreate(variable.name(), variable.attr("dtype").dtype(),
-                                     variable.attr("shape").shape());
+  ASSIGN_OR_RETURN(VariableSlot * slot,
+                   init.variables->GetOrCreate(variable.name(), variable.attr("dtype").dtype(),
+                                               variable.attr("shape").shape()));
+  RETURN_IF_ERROR(slot->BindDevice(nullptr));  // host memory
+  return slot;
 }
 
 absl::StatusOr<std::unique_ptr<OpKernel>> MakeAssign(const KernelInit& init, AssignMode mode) {

@@ -16,6 +16,7 @@
 
 namespace sluice {
 
+class DeviceContext;
 class VariableStore;
 
 enum class DeviceType { kCpu, kCuda };
@@ -33,6 +34,9 @@ struct KernelInit {
   uint64_t graph_seed = 0;
   // Threads a kernel may use for one step.
   int intra_op_threads = 1;
+  // The session's context for `device` (its stream and library handles on
+  // CUDA); null on the CPU.
+  DeviceContext* device_context = nullptr;
 
   int num_inputs() const { return node.num_inputs(); }
   const Shape& input_shape(int i) const { return node.input(i).shape(); }

@@ -13,6 +13,19 @@ absl::Status VariableSlot::CheckInitialized() const {
       "op that initialises all variables) first"));
 }
 
+absl::Status VariableSlot::BindDevice(DeviceContext* device) {
+  std::unique_lock lock(mu_);
+  if (bound_.load(std::memory_order_relaxed) && device_.load(std::memory_order_relaxed) != device) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "variable '", name_, "' lives in ", device_.load() == nullptr ? "host" : "device",
+        " memory, but this plan places it in ", device == nullptr ? "host" : "device",
+        " memory"));
+  }
+  device_.store(device, std::memory_order_release);
+  bound_.store(true, std::memory_order_relaxed);
+  return absl::OkStatus();
+}
+
 void VariableSlot::Set(Tensor value) {
   std::unique_lock lock(mu_);
   value_ = std::move(value);

@@ -16,6 +16,8 @@
 
 namespace sluice {
 
+class DeviceContext;
+
 // One variable. Kernels hold a pointer to their slot from plan compile on, so
 // a run never looks a variable up by name.
 class VariableSlot {
@@ -38,6 +40,14 @@ class VariableSlot {
   // A FailedPrecondition naming the variable when it was never assigned.
   absl::Status CheckInitialized() const;
 
+  // The device whose memory holds the value; null for host memory. The
+  // session places each variable once (with the users of its value), and
+  // its kernels on that device bind it here when they are created.
+  DeviceContext* device() const { return device_.load(std::memory_order_acquire); }
+  // FailedPrecondition naming the variable when it is already bound to
+  // another device (host included, once it holds a host value).
+  absl::Status BindDevice(DeviceContext* device);
+
   // Replaces the value (first assignment or a shape change).
   void Set(Tensor value);
   // The buffer to update in place; the caller has checked initialized().
@@ -56,6 +66,8 @@ class VariableSlot {
   absl::Mutex update_mu_;
   Tensor value_;
   std::atomic<bool> initialized_{false};
+  std::atomic<DeviceContext*> device_{nullptr};
+  std::atomic<bool> bound_{false};
 };
 
 class VariableStore {

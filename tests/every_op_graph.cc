@@ -154,6 +154,8 @@ Scope BuildEveryOpGraph() {
   Output blocked = BlockedConv2D(nn, img, filter8, {bias8}, blocked_conv);
   FromBlocked(nn, BlockedAvgPool(nn, BlockedMaxPool(nn, blocked), {.padding = "SAME"}));
   ToBlocked(nn, Conv2D(nn, img, filter8), 8);
+  // Device copies (what the placement pass inserts).
+  AddOp(nn, "_DeviceToHost", {AddOp(nn, "_HostToDevice", {img})});
 
   // Backward ops.
   Scope grad = s.NewSubScope("grad");

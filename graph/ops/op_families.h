@@ -15,6 +15,7 @@ void RegisterRandomOps(OpRegistry& registry);  // graph/ops/random.cc
 void RegisterTrainingOps(OpRegistry& registry);  // graph/ops/training.cc
 void RegisterFusedOps(OpRegistry& registry);     // graph/ops/fused.cc
 void RegisterLayoutOps(OpRegistry& registry);    // graph/ops/layout.cc
+void RegisterDeviceOps(OpRegistry& registry);    // graph/ops/device.cc
 
 }  // namespace sluice
 

@@ -14,6 +14,7 @@ const OpRegistry& OpRegistry::Global() {
     RegisterTrainingOps(*r);
     RegisterFusedOps(*r);
     RegisterLayoutOps(*r);
+    RegisterDeviceOps(*r);
     return r;
   }();
   return *registry;

@@ -1,0 +1,9 @@
+// CUDA kernels of the nn_grad family (not yet written: these ops run on the CPU).
+#include "cuda/cuda_kernels.h"
+#include "kernels/kernel_registry.h"
+
+namespace sluice::cuda {
+
+void RegisterNnGradKernels(KernelRegistry& registry) {}
+
+}  // namespace sluice::cuda

@@ -1,0 +1,25 @@
+// Copies between the host and a device, inserted by the placement pass
+// (passes/placement.h) wherever a value crosses devices. Both run on the
+// device; `_HostToDevice` reads host memory and `_DeviceToHost` writes it.
+#include "graph/op_def.h"
+#include "graph/ops/op_families.h"
+#include "graph/shape_inference.h"
+
+namespace sluice {
+
+void RegisterDeviceOps(OpRegistry& registry) {
+  registry.Register(OpDefBuilder("_HostToDevice")
+                        .Input("input: T")
+                        .Output("output: T")
+                        .Attr("T: {any}")
+                        .SetShapeFn(shape_fns::Unchanged)
+                        .Doc("Copies a host tensor into the memory of the node's device."));
+  registry.Register(OpDefBuilder("_DeviceToHost")
+                        .Input("input: T")
+                        .Output("output: T")
+                        .Attr("T: {any}")
+                        .SetShapeFn(shape_fns::Unchanged)
+                        .Doc("Copies a tensor of the node's device into host memory."));
+}
+
+}  // namespace sluice
