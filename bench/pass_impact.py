@@ -6,7 +6,7 @@ model and batch the median time with everything on and the ratio of every
 other variant to it. A ratio above 1 means turning that pass off makes the
 model slower, i.e. the pass helps; below 1 it hurts.
 
-    bench/pass_impact.py [--repetitions 9] [--bench build/bin/sluice_bench]
+    bench/pass_impact.py [--repetitions 9] [--bench build/bin/sluice_bench] [--device cuda]
 """
 
 import argparse
@@ -27,9 +27,11 @@ def main():
     parser.add_argument("--repetitions", type=int, default=9)
     parser.add_argument("--filter", default="BM_(Mlp|Cnn)(Train|Infer)",
                         help="which models (a regular expression over benchmark names)")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="cpu",
+                        help="where the sessions run (sluice_bench --device)")
     args = parser.parse_args()
     out = subprocess.run(
-        [args.bench, f"--benchmark_filter={args.filter}",
+        [args.bench, f"--device={args.device}", f"--benchmark_filter={args.filter}",
          "--benchmark_enable_random_interleaving=true",
          f"--benchmark_repetitions={args.repetitions}", "--benchmark_format=json"],
         check=True, capture_output=True, text=True).stdout

@@ -3,15 +3,21 @@
 // examples' MLP and CNN (training steps and inference, pipeline on and off).
 //
 //   build/bin/sluice_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+//   build/bin/sluice_bench --device=cuda --benchmark_filter='BM_(Mlp|Cnn)Train'
+//
+// --device=auto|cpu|cuda (default cpu, so figures keep their meaning across
+// machines) is SessionOptions::device for every session created here.
 #include <benchmark/benchmark.h>
 
 #include <oneapi/dnnl/dnnl.hpp>
 #include <cstdlib>
+#include <iostream>
 #include <iterator>
 #include <random>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 
 #include "graph/ops/math.h"
 #include "graph/ops/nn.h"
@@ -23,10 +29,24 @@
 namespace sluice {
 namespace {
 
+// Where every session runs: --device, set once in main before any benchmark.
+DevicePolicy g_device = DevicePolicy::kCpu;
+
+// Options with --device applied; the start of every session's options.
+SessionOptions BaseOptions() {
+  SessionOptions options;
+  options.device = g_device;
+  return options;
+}
+
 std::unique_ptr<Session> MakeSession(const Scope& root) {
   if (!root.ok()) std::abort();
-  auto session = Session::Create(*root.graph());
-  if (!session.ok()) std::abort();
+  auto session = Session::Create(*root.graph(), BaseOptions());
+  if (!session.ok()) {
+    // E.g. --device=cuda without a GPU.
+    std::cerr << "sluice_bench: " << session.status() << "\n";
+    std::exit(1);
+  }
   return std::move(*session);
 }
 
@@ -213,7 +233,7 @@ void RunModel(benchmark::State& state, const absl::StatusOr<bench::BenchModel>& 
 
 // The pipeline on (range(1) = 1) or off.
 SessionOptions PipelineOptions(const benchmark::State& state) {
-  SessionOptions options;
+  SessionOptions options = BaseOptions();
   options.optimization.level = static_cast<int>(state.range(1));
   // SLUICE_BENCH_DISABLE_PASSES=a,b turns passes off, to find which one a
   // difference comes from.
@@ -250,7 +270,7 @@ SLUICE_MODEL_BENCHMARK(BM_CnnInfer);
 constexpr const char* kAblatedPasses[] = {"constant-folding", "cse", "simplify", "fusion",
                                           "layout"};
 SessionOptions WithoutPass(benchmark::State& state) {
-  SessionOptions options;
+  SessionOptions options = BaseOptions();
   const char* pass = kAblatedPasses[state.range(1)];
   options.optimization.disabled = {pass};
   state.SetLabel(absl::StrCat("without ", pass));
@@ -279,6 +299,32 @@ SLUICE_ABLATION_BENCHMARK(BM_CnnTrainWithout);
 SLUICE_ABLATION_BENCHMARK(BM_MlpInferWithout);
 SLUICE_ABLATION_BENCHMARK(BM_CnnInferWithout);
 
+// Takes --device=X or --device X out of argv (Google Benchmark rejects flags
+// it does not know) and sets g_device. False, with a message on stderr, for
+// a bad value.
+bool TakeDeviceFlag(int& argc, char** argv) {
+  int kept = 1;
+  for (int i = 1; i < argc; ++i) {
+    absl::string_view value = argv[i];
+    if (!absl::ConsumePrefix(&value, "--device=")) {
+      if (value != "--device" || i + 1 == argc) {
+        argv[kept++] = argv[i];
+        continue;
+      }
+      value = argv[++i];
+    }
+    absl::StatusOr<DevicePolicy> device = ParseDevicePolicy(value);
+    if (!device.ok()) {
+      std::cerr << "sluice_bench: --device: " << device.status().message() << "\n";
+      return false;
+    }
+    g_device = *device;
+  }
+  argc = kept;
+  argv[argc] = nullptr;
+  return true;
+}
+
 }  // namespace
 }  // namespace sluice
 
@@ -286,7 +332,9 @@ SLUICE_ABLATION_BENCHMARK(BM_CnnInferWithout);
 // the ones users see.
 int main(int argc, char** argv) {
   sluice::ApplyOpenMpSpinLimit(argv);
+  if (!sluice::TakeDeviceFlag(argc, argv)) return 2;
   benchmark::Initialize(&argc, argv);
+  benchmark::AddCustomContext("device", std::string(sluice::DevicePolicyName(sluice::g_device)));
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

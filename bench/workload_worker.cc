@@ -1,6 +1,7 @@
 // The Sluice worker of bench/run.sh: builds side-by-side workloads and times
 // them on request, speaking the line protocol of bench/WORKLOADS.md on stdin
-// and stdout.
+// and stdout. Systems: sluice and onednn on the CPU, sluice_cuda and cublas
+// on the GPU; `info` says which of them can run here.
 //
 //   sluice_workload --system sluice --threads 2 --data bench/results/tmp/data
 #include <oneapi/dnnl/dnnl.hpp>
@@ -9,6 +10,7 @@
 #include <cmath>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -23,8 +25,15 @@
 #include "graph/status_macros.h"
 #include "runtime/npy.h"
 #include "runtime/openmp_env.h"
+#include "runtime/session.h"
 
-ABSL_FLAG(std::string, system, "sluice", "sluice, or onednn (matmul rows only)");
+#ifdef SLUICE_HAVE_CUDA
+#include "cuda/device_query.h"
+#endif
+
+ABSL_FLAG(std::string, system, "sluice",
+          "sluice, onednn (matmul rows only), sluice_cuda (Sluice on the GPU) or cublas "
+          "(matmul rows only, on the GPU)");
 ABSL_FLAG(int, threads, 0, "operator threads; 0: every core");
 ABSL_FLAG(std::string, data, "", "directory of make_data.py's files");
 
@@ -60,6 +69,61 @@ double SecondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
+// A system this worker speaks, and whether it can run on this machine.
+struct SystemInfo {
+  std::string name;
+  std::string device;  // "cpu" or "cuda"
+  absl::Status available;
+  std::string version;
+  std::string gpu;  // the GPU's name, for an available GPU system
+};
+
+std::string OneDnnVersion() {
+  const dnnl_version_t* v = dnnl_version();
+  return absl::StrCat("oneDNN ", v->major, ".", v->minor, ".", v->patch);
+}
+
+// The GPU's name, or why there is none to use.
+absl::StatusOr<std::string> GpuName() {
+#ifdef SLUICE_HAVE_CUDA
+  ASSIGN_OR_RETURN(std::vector<cuda::CudaDeviceInfo> devices, cuda::QueryCudaDevices());
+  return devices[0].name;
+#else
+  return absl::UnavailableError("this build has no CUDA layer (no CUDA toolkit and cuDNN found)");
+#endif
+}
+
+// Every system, in the order `info` lists them.
+std::vector<SystemInfo> KnownSystems() {
+  std::vector<SystemInfo> systems = {
+      {"sluice", "cpu", absl::OkStatus(), absl::StrCat("sluice on ", OneDnnVersion()), ""},
+      {"onednn", "cpu", absl::OkStatus(), OneDnnVersion(), ""},
+  };
+  const absl::StatusOr<std::string> gpu = GpuName();
+  const std::string gpu_name = gpu.ok() ? *gpu : "";
+#ifdef SLUICE_HAVE_CUDA
+  const std::string sluice_cuda_version =
+      absl::StrCat("sluice on CUDA ", cuda::CudaRuntimeVersion(), ", ", OneDnnVersion());
+  const std::string cublas_version = CublasVersion();
+#else
+  const std::string sluice_cuda_version = "sluice without its CUDA layer";
+  const std::string cublas_version = "not built";
+#endif
+  systems.push_back({"sluice_cuda", "cuda", gpu.status(), sluice_cuda_version, gpu_name});
+  systems.push_back({"cublas", "cuda", gpu.status(), cublas_version, gpu_name});
+  return systems;
+}
+
+// {"device": ..., "available": ..., ["reason": ...]} fields, without braces.
+std::string AvailabilityFields(const SystemInfo& info) {
+  std::string out = absl::StrCat("\"device\": ", JsonString(info.device),
+                                 ", \"available\": ", info.available.ok() ? "true" : "false");
+  if (!info.available.ok()) {
+    absl::StrAppend(&out, ", \"reason\": ", JsonString(info.available.message()));
+  }
+  return out;
+}
+
 struct Prepared {
   std::unique_ptr<Workload> workload;
   int inner = 1;  // runs per timed sample
@@ -67,20 +131,18 @@ struct Prepared {
 
 class Worker {
  public:
-  Worker(std::string system, WorkloadConfig config)
-      : system_(std::move(system)), config_(std::move(config)) {}
+  // `system` is one of KnownSystems().
+  Worker(const std::string& system, WorkloadConfig config)
+      : systems_(KnownSystems()), config_(std::move(config)) {
+    for (const SystemInfo& info : systems_) {
+      if (info.name == system) self_ = info;
+    }
+    if (self_.device == "cuda") config_.device = DevicePolicy::kCuda;
+  }
 
   std::string Handle(const std::vector<std::string>& words) {
     const std::string& command = words[0];
-    if (command == "info") {
-      const dnnl_version_t* v = dnnl_version();
-      return absl::StrCat("{\"ok\": true, \"system\": ", JsonString(system_),
-                          ", \"version\": ",
-                          JsonString(absl::StrCat(system_ == "sluice" ? "sluice on " : "",
-                                                  "oneDNN ", v->major, ".", v->minor, ".",
-                                                  v->patch)),
-                          "}");
-    }
+    if (command == "info") return Info();
     if (command == "setup" && words.size() == 3) return Setup(words[1], words[2]);
     int reps = 0;
     if (command == "time" && words.size() == 3 && absl::SimpleAtoi(words[2], &reps) && reps > 0) {
@@ -92,14 +154,37 @@ class Worker {
   }
 
  private:
-  std::string Setup(const std::string& name, const std::string& out_dir) {
-    absl::StatusOr<std::unique_ptr<Workload>> made;
-    try {
-      made = system_ == "onednn" ? MakeOneDnnWorkload(name, config_)
-                                 : MakeSluiceWorkload(name, config_);
-    } catch (const dnnl::error& e) {
-      made = absl::InternalError(absl::StrCat("oneDNN: ", e.what()));
+  // This system's name, version and availability, then every system's.
+  std::string Info() const {
+    std::vector<std::string> all;
+    for (const SystemInfo& info : systems_) {
+      all.push_back(absl::StrCat(JsonString(info.name), ": {", AvailabilityFields(info), "}"));
     }
+    return absl::StrCat("{\"ok\": true, \"system\": ", JsonString(self_.name),
+                        ", \"version\": ", JsonString(self_.version), ", ",
+                        AvailabilityFields(self_),
+                        self_.gpu.empty() ? "" : absl::StrCat(", \"gpu\": ", JsonString(self_.gpu)),
+                        ", \"systems\": {", absl::StrJoin(all, ", "), "}}");
+  }
+
+  absl::StatusOr<std::unique_ptr<Workload>> Make(const std::string& name) {
+    if (!self_.available.ok()) {
+      return absl::UnavailableError(
+          absl::StrCat(self_.name, " cannot run here: ", self_.available.message()));
+    }
+    try {
+      if (self_.name == "onednn") return MakeOneDnnWorkload(name, config_);
+#ifdef SLUICE_HAVE_CUDA
+      if (self_.name == "cublas") return MakeCublasWorkload(name, config_);
+#endif
+      return MakeSluiceWorkload(name, config_);
+    } catch (const dnnl::error& e) {
+      return absl::InternalError(absl::StrCat("oneDNN: ", e.what()));
+    }
+  }
+
+  std::string Setup(const std::string& name, const std::string& out_dir) {
+    absl::StatusOr<std::unique_ptr<Workload>> made = Make(name);
     if (absl::IsUnimplemented(made.status())) {
       return absl::StrCat("{\"ok\": true, \"skip\": ", JsonString(made.status().message()), "}");
     }
@@ -116,9 +201,11 @@ class Worker {
       ++runs;
     }
     prepared.inner = std::max(1, static_cast<int>(std::ceil(0.020 / std::max(last, 1e-9))));
-    if (std::optional<Tensor> output = prepared.workload->LastOutput()) {
-      const std::string path = absl::StrCat(out_dir, "/", name, ".", system_, ".npy");
-      if (absl::Status s = WriteNpy(*output, path); !s.ok()) return ErrorAnswer(s);
+    absl::StatusOr<std::optional<Tensor>> output = prepared.workload->LastOutput();
+    if (!output.ok()) return ErrorAnswer(output.status());
+    if (output->has_value()) {
+      const std::string path = absl::StrCat(out_dir, "/", name, ".", self_.name, ".npy");
+      if (absl::Status s = WriteNpy(**output, path); !s.ok()) return ErrorAnswer(s);
     }
     const int inner = prepared.inner;
     prepared_[name] = std::move(prepared);
@@ -143,8 +230,9 @@ class Worker {
     return absl::StrCat("{\"ok\": true, \"times_ms\": [", absl::StrJoin(times, ", "), "]}");
   }
 
-  const std::string system_;
-  const WorkloadConfig config_;
+  const std::vector<SystemInfo> systems_;
+  SystemInfo self_;
+  WorkloadConfig config_;
   std::map<std::string, Prepared> prepared_;
 };
 
@@ -152,8 +240,9 @@ int Main(int argc, char** argv) {
   ApplyOpenMpSpinLimit(argv);
   absl::ParseCommandLine(argc, argv);
   const std::string system = absl::GetFlag(FLAGS_system);
-  if (system != "sluice" && system != "onednn") {
-    std::cerr << "sluice_workload: --system must be sluice or onednn, got '" << system << "'\n";
+  if (system != "sluice" && system != "onednn" && system != "sluice_cuda" && system != "cublas") {
+    std::cerr << "sluice_workload: --system must be sluice, onednn, sluice_cuda or cublas, got '"
+              << system << "'\n";
     return 2;
   }
   if (absl::GetFlag(FLAGS_data).empty()) {

@@ -55,8 +55,7 @@ class OneDnnMatMul final : public Workload {
 
 absl::StatusOr<std::unique_ptr<Workload>> MakeOneDnnWorkload(const std::string& name,
                                                              const WorkloadConfig& config) {
-  if (name == "matmul1024") return OneDnnMatMul::Create(config, 1024);
-  if (name == "matmul2048") return OneDnnMatMul::Create(config, 2048);
+  if (const int64_t n = MatMulSize(name); n > 0) return OneDnnMatMul::Create(config, n);
   return absl::UnimplementedError("oneDNN called directly: matmul rows only");
 }
 

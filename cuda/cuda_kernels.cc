@@ -1,11 +1,12 @@
 #include "cuda/cuda_kernels.h"
 
+#include "kernels/device_kernels.h"
 #include "kernels/kernel_registry.h"
 
 namespace sluice::cuda {
 
 void RegisterCudaKernels(KernelRegistry& registry) {
-  RegisterCopyKernels(registry);
+  RegisterDeviceKernels(registry, DeviceType::kCuda);
   RegisterStateKernels(registry);
   RegisterMatMulKernels(registry);
   RegisterReductionKernels(registry);

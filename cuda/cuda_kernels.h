@@ -20,10 +20,11 @@ class KernelRegistry;
 
 namespace sluice::cuda {
 
+// Also registers the kernels every device shares (kernels/device_kernels.h):
+// copies, constants, views, variables and Assign.
 void RegisterCudaKernels(KernelRegistry& registry);
 
-void RegisterCopyKernels(KernelRegistry& registry);         // cuda/copy.cc
-void RegisterStateKernels(KernelRegistry& registry);        // cuda/state.cc
+void RegisterStateKernels(KernelRegistry& registry);        // cuda/state.cc (AssignAdd/Sub)
 void RegisterMatMulKernels(KernelRegistry& registry);       // cuda/matmul.cc
 void RegisterReductionKernels(KernelRegistry& registry);    // cuda/reduction.cc
 void RegisterNnKernels(KernelRegistry& registry);           // cuda/nn.cc

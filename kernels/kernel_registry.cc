@@ -31,8 +31,25 @@ const KernelFactory* KernelRegistry::Find(absl::string_view op, DeviceType devic
   return it == factories_.end() ? nullptr : &it->second;
 }
 
+void KernelRegistry::SetConstraint(absl::string_view op, DeviceType device,
+                                   std::function<bool(const Node&)> constraint) {
+  constraints_[{std::string(op), device}] = std::move(constraint);
+}
+
 bool KernelRegistry::Supports(const Node& node, DeviceType device) const {
-  return Find(node.op(), device, KernelDType(node)) != nullptr;
+  if (Find(node.op(), device, KernelDType(node)) == nullptr) return false;
+  auto it = constraints_.find(std::pair<std::string, DeviceType>(node.op(), device));
+  return it == constraints_.end() || it->second(node);
+}
+
+std::function<bool(const Node&)> InputsKnownWhileCompiling(int first, int last) {
+  return [first, last](const Node& node) {
+    for (int i = first; i <= last && i < node.num_inputs(); ++i) {
+      const Output in = node.input(i);
+      if (in.node->output_value(in.index) == nullptr) return false;
+    }
+    return true;
+  };
 }
 
 absl::StatusOr<std::unique_ptr<OpKernel>> KernelRegistry::CreateKernel(

@@ -2,6 +2,7 @@
 #ifndef SLUICE_KERNELS_KERNEL_REGISTRY_H_
 #define SLUICE_KERNELS_KERNEL_REGISTRY_H_
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -22,12 +23,26 @@ class KernelRegistry {
   // The factory for (op, device, dtype), or null.
   const KernelFactory* Find(absl::string_view op, DeviceType device, DType dtype) const;
 
-  // Whether `device` has a kernel for `node` (looked up by KernelDType).
+  // A condition beyond (op, device, dtype) for `device` to run `op`: e.g.
+  // that an index input is known while compiling, when the kernel plans its
+  // work from it. Placement keeps nodes that fail it on the CPU.
+  void SetConstraint(absl::string_view op, DeviceType device,
+                     std::function<bool(const Node&)> constraint);
+
+  // Whether `device` has a kernel for `node` (looked up by KernelDType) and
+  // the node meets the op's constraint there.
   bool Supports(const Node& node, DeviceType device) const;
 
   // Creates the kernel for `init.node`; NotFound naming the node, op, device
   // and dtype when none is registered.
   absl::StatusOr<std::unique_ptr<OpKernel>> CreateKernel(const KernelInit& init) const;
+
+  // Calls `fn(op, device, dtype, factory)` for every registration, in no
+  // particular order (tests build derived registries with it).
+  void ForEach(const std::function<void(const std::string& op, DeviceType device, DType dtype,
+                                        const KernelFactory& factory)>& fn) const {
+    for (const auto& [key, factory] : factories_) fn(key.op, key.device, key.dtype, factory);
+  }
 
   // The dtypes registered for (op, device), sorted.
   std::vector<DType> RegisteredDTypes(absl::string_view op, DeviceType device) const;
@@ -53,8 +68,14 @@ class KernelRegistry {
     }
   };
   absl::flat_hash_map<Key, KernelFactory> factories_;
+  absl::flat_hash_map<std::pair<std::string, DeviceType>, std::function<bool(const Node&)>>
+      constraints_;
   absl::flat_hash_map<DeviceType, int64_t> channel_blocks_;
 };
+
+// A constraint (KernelRegistry::SetConstraint): inputs `first` to `last`
+// (inclusive; those the node has) have values known while compiling.
+std::function<bool(const Node&)> InputsKnownWhileCompiling(int first, int last);
 
 // The dtype a node's kernel is chosen by: its "T" attr when it has one, else
 // its "dtype" attr, else its first input's dtype, else its first output's;

@@ -266,6 +266,9 @@ class RegionRewriter {
 }  // namespace
 
 absl::StatusOr<bool> LayoutPass::RunImpl(Graph& graph, PassContext& context) {
+  // Blocked layouts are the CPU convolutions' format; on an accelerator the
+  // convolutions leave the host.
+  if (context.accelerator_present) return false;
   int64_t block = block_;
   if (block == 0 && context.kernels != nullptr) {
     block = context.kernels->channel_block(DeviceType::kCpu);

@@ -30,6 +30,10 @@ struct PassContext {
   const KernelRegistry* kernels = nullptr;
   // Folded results above this many bytes stay computed at run time.
   int64_t max_folded_bytes = int64_t{1} << 20;
+  // Whether the plan runs its compute on an accelerator (placement comes
+  // after the pipeline). Host-only rewrites, such as blocked CPU layouts,
+  // stay off then.
+  bool accelerator_present = false;
 
   // Counters a pass adds to; the pipeline turns them into per-pass
   // statistics (nodes removed and added are counted by the pipeline).

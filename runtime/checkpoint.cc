@@ -1,6 +1,8 @@
 #include "runtime/checkpoint.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,10 +12,14 @@
 #include <cerrno>
 #include <cstring>
 #include <limits>
+#include <utility>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
+#include "google/protobuf/stubs/logging.h"
 #include "graph/status_macros.h"
 #include "proto/checkpoint.pb.h"
 #include "runtime/crc32c.h"
@@ -97,16 +103,118 @@ class InputFile {
   uint64_t size_;
 };
 
+// The test-only hook of SetCheckpointSaveHookForTesting; null in production.
+std::atomic<CheckpointSaveHook> save_hook{nullptr};
+
+void ReachSavePoint(CheckpointSavePoint point) {
+  if (CheckpointSaveHook hook = save_hook.load(std::memory_order_acquire)) hook(point);
+}
+
+// Temporary files of checkpoint `path` are named `<path>.tmp.<pid>.<n>`.
+constexpr absl::string_view kTempInfix = ".tmp.";
+
+// The directory of `path` ("." for a bare file name) and the name in it.
+std::pair<std::string, std::string> SplitPath(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return {".", path};
+  return {path.substr(0, slash == 0 ? 1 : slash), path.substr(slash + 1)};
+}
+
+bool AllDigits(absl::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// Whether `name` is `<base>.tmp.<pid>.<n>` (both decimal), a temporary file
+// of the checkpoint named `base`, made by a process other than this one.
+bool IsOthersTemporaryName(absl::string_view name, absl::string_view base) {
+  if (!absl::ConsumePrefix(&name, base) || !absl::ConsumePrefix(&name, kTempInfix)) return false;
+  const size_t dot = name.find('.');
+  if (dot == absl::string_view::npos || !AllDigits(name.substr(0, dot)) ||
+      !AllDigits(name.substr(dot + 1))) {
+    return false;
+  }
+  return name.substr(0, dot) != absl::StrCat(::getpid());
+}
+
+// Whether `name` (relative to `dir_fd`, or absolute) still names the file
+// open as `fd`.
+bool NamesSameFile(int dir_fd, const char* name, int fd) {
+  struct stat by_fd, by_name;
+  return ::fstat(fd, &by_fd) == 0 && ::fstatat(dir_fd, name, &by_name, AT_SYMLINK_NOFOLLOW) == 0 &&
+         by_fd.st_dev == by_name.st_dev && by_fd.st_ino == by_name.st_ino;
+}
+
+// Removes the temporary files of checkpoint `base` in `dir` that no running
+// save holds. A save keeps an exclusive flock on its temporary file from just
+// after creating it until it is renamed, and the kernel drops the lock when
+// the process dies however it dies, so a temporary file whose lock can be
+// taken belongs to a save that ended without renaming it. Unlike a rule based
+// on the pid in the name, this cannot mistake a live saver in another pid
+// namespace (a container sharing the directory) or a reused pid. Files named
+// with this process's pid are skipped: they may be another thread's save, and
+// where flock is emulated with POSIX locks (NFS) the locks of one process do
+// not exclude each other. Only regular files matching the exact name pattern
+// are touched (never symlinks, other checkpoints' files or anything else), and
+// a file that cannot be opened, locked or removed is left alone: this is best
+// effort, and the save goes on.
+void RemoveStaleTemporaries(const std::string& dir, const std::string& base) {
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return;  // Creating the temporary file reports the problem.
+  std::vector<std::string> candidates;
+  while (const dirent* entry = ::readdir(d)) {
+    if (IsOthersTemporaryName(entry->d_name, base)) candidates.emplace_back(entry->d_name);
+  }
+  const int dir_fd = ::dirfd(d);
+  for (const std::string& name : candidates) {
+    // O_NONBLOCK: a FIFO of that name must not block the open. O_RDWR: NFS
+    // emulates flock with write locks, which need it.
+    const int fd = ::openat(dir_fd, name.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    if (fd < 0) continue;
+    struct stat st;
+    // Still the same file once locked: the name was not removed and made
+    // again meanwhile by another save.
+    if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && ::flock(fd, LOCK_EX | LOCK_NB) == 0 &&
+        NamesSameFile(dir_fd, name.c_str(), fd)) {
+      ::unlinkat(dir_fd, name.c_str(), 0);
+    }
+    ::close(fd);
+  }
+  ::closedir(d);
+}
+
 // Streams bytes into a temporary file next to `path` and renames it over
 // `path` on Commit; without Commit the temporary file is removed.
 class AtomicOutputFile {
  public:
   static absl::StatusOr<AtomicOutputFile> Create(const std::string& path) {
     static std::atomic<uint64_t> counter{0};
-    std::string tmp = absl::StrCat(path, ".tmp.", ::getpid(), ".", counter.fetch_add(1));
-    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd < 0) return ErrnoError(errno, absl::StrCat("cannot write checkpoint '", path, "'"));
-    return AtomicOutputFile(path, std::move(tmp), fd);
+    // A name can be taken by a file of another host on a shared file system,
+    // or, after a pid was reused, by one a crashed process left; and another
+    // save's RemoveStaleTemporaries may remove our name between the open and
+    // the flock. Each of these moves on to a fresh name.
+    constexpr int kAttempts = 100;
+    for (int attempt = 1; attempt <= kAttempts; ++attempt) {
+      std::string tmp = absl::StrCat(path, kTempInfix, ::getpid(), ".", counter.fetch_add(1));
+      const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+      if (fd < 0 && errno == EEXIST) continue;
+      if (fd < 0) {
+        return ErrnoError(errno, absl::StrCat("cannot write checkpoint '", path,
+                                              "': creating temporary file '", tmp, "'"));
+      }
+      // The lock marks the file as in use until Commit renames it.
+      if (::flock(fd, LOCK_EX | LOCK_NB) == 0) {
+        if (NamesSameFile(AT_FDCWD, tmp.c_str(), fd)) return AtomicOutputFile(path, tmp, fd);
+      } else if (errno != EWOULDBLOCK) {
+        // The file system has no flock; RemoveStaleTemporaries cannot lock
+        // the file either, so it keeps it: the safe side.
+        return AtomicOutputFile(path, tmp, fd);
+      }
+      // Another save's RemoveStaleTemporaries holds or has removed the name.
+      ::close(fd);  // Not unlinked: the name may be another save's by now.
+    }
+    return absl::AbortedError(
+        absl::StrCat("cannot write checkpoint '", path, "': ", kAttempts,
+                     " temporary file names next to it were taken or removed by other processes"));
   }
   AtomicOutputFile(AtomicOutputFile&& other) noexcept
       : path_(std::move(other.path_)), tmp_(std::move(other.tmp_)), fd_(other.fd_) {
@@ -115,8 +223,10 @@ class AtomicOutputFile {
   }
   AtomicOutputFile& operator=(AtomicOutputFile&&) = delete;
   ~AtomicOutputFile() {
-    if (fd_ >= 0) ::close(fd_);
+    // Unlinked before the lock goes with the close, so a concurrent cleaner
+    // never sees it unlocked under its name.
     if (!tmp_.empty()) ::unlink(tmp_.c_str());
+    if (fd_ >= 0) ::close(fd_);
   }
 
   absl::Status Append(const void* data, size_t n) {
@@ -124,7 +234,7 @@ class AtomicOutputFile {
     while (n > 0) {
       const ssize_t wrote = ::write(fd_, p, n);
       if (wrote < 0 && errno == EINTR) continue;
-      if (wrote < 0) return ErrnoError(errno, absl::StrCat("writing checkpoint '", path_, "'"));
+      if (wrote < 0) return WriteError(errno, "writing");
       p += wrote;
       n -= static_cast<size_t>(wrote);
     }
@@ -141,40 +251,54 @@ class AtomicOutputFile {
     return absl::OkStatus();
   }
 
-  // Makes the data durable, then gives it the final name.
+  // Makes the data durable, gives it the final name, and makes the name
+  // durable: fsync the file, rename it over `path`, fsync the directory.
   absl::Status Commit() {
-    const int fd = fd_;
-    fd_ = -1;
-    if (::fsync(fd) != 0) {
-      const int err = errno;
-      ::close(fd);
-      return ErrnoError(err, absl::StrCat("writing checkpoint '", path_, "'"));
-    }
-    if (::close(fd) != 0) {
-      return ErrnoError(errno, absl::StrCat("writing checkpoint '", path_, "'"));
-    }
+    if (::fsync(fd_) != 0) return WriteError(errno, "syncing");
+    ReachSavePoint(CheckpointSavePoint::kDataSynced);
     if (::rename(tmp_.c_str(), path_.c_str()) != 0) {
-      return ErrnoError(errno, absl::StrCat("cannot write checkpoint '", path_, "'"));
+      return ErrnoError(errno, absl::StrCat("cannot write checkpoint '", path_, "': renaming '",
+                                            tmp_, "' to it"));
     }
     tmp_.clear();
-    // The rename itself is durable only once the directory is synced; a
-    // failure here loses nothing already visible, so it is not an error.
-    const size_t slash = path_.rfind('/');
-    const std::string dir = slash == std::string::npos ? "." : path_.substr(0, slash + 1);
-    const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dir_fd >= 0) {
-      ::fsync(dir_fd);
-      ::close(dir_fd);
+    // The lock is held until here, past the rename: see RemoveStaleTemporaries.
+    const int fd = fd_;
+    fd_ = -1;
+    if (::close(fd) != 0) {
+      return ErrnoError(
+          errno, absl::StrCat("checkpoint '", path_, "' is in place, but closing it failed"));
     }
+    ReachSavePoint(CheckpointSavePoint::kRenamed);
+    // Until the directory is synced, a power loss can undo the rename.
+    const std::string dir = SplitPath(path_).first;
+    const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir_fd < 0) return DirectoryError(errno, "opening", dir);
+    const int synced = ::fsync(dir_fd);
+    const int sync_errno = errno;
+    ::close(dir_fd);
+    // EINVAL: the file system cannot sync directories (some FUSE and network
+    // file systems); there is nothing more to do.
+    if (synced != 0 && sync_errno != EINVAL) return DirectoryError(sync_errno, "syncing", dir);
     return absl::OkStatus();
   }
 
  private:
   AtomicOutputFile(std::string path, std::string tmp, int fd)
       : path_(std::move(path)), tmp_(std::move(tmp)), fd_(fd) {}
+
+  absl::Status WriteError(int err, absl::string_view doing) const {
+    return ErrnoError(err, absl::StrCat("cannot write checkpoint '", path_, "': ", doing,
+                                        " temporary file '", tmp_, "'"));
+  }
+  absl::Status DirectoryError(int err, absl::string_view doing, const std::string& dir) const {
+    return ErrnoError(err, absl::StrCat("checkpoint '", path_,
+                                        "' is in place but may not survive a power loss: ", doing,
+                                        " its directory '", dir, "'"));
+  }
+
   std::string path_;
   std::string tmp_;  // empty once renamed
-  int fd_;
+  int fd_;           // holds an exclusive flock until closed after the rename
 };
 
 // A header that passed every check, with the entries decoded.
@@ -220,8 +344,13 @@ absl::StatusOr<ParsedHeader> ReadHeader(const InputFile& file, const std::string
                                          actual_crc, header_crc));
   }
   ParsedHeader parsed;
-  if (!parsed.proto.ParseFromString(header_bytes)) {
-    return Corrupt(path, "the header message does not parse");
+  {
+    // Protobuf logs some problems (a tensor name that is not UTF-8) to
+    // stderr; the status reports them instead.
+    google::protobuf::LogSilencer silence_protobuf;
+    if (!parsed.proto.ParseFromString(header_bytes)) {
+      return Corrupt(path, "the header message does not parse");
+    }
   }
   const uint32_t version = parsed.proto.format_version();
   if (version == 0) return Corrupt(path, "the header has no format version");
@@ -344,6 +473,12 @@ absl::Status SaveCheckpoint(const VariableStore& store, const std::string& path,
     data_start = needed;
   }
 
+  const auto [dir, base] = SplitPath(path);
+  if (base.empty() || base == "." || base == "..") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("checkpoint path '", path, "' names a directory, not a file"));
+  }
+  RemoveStaleTemporaries(dir, base);
   ASSIGN_OR_RETURN(AtomicOutputFile file, AtomicOutputFile::Create(path));
   std::string prefix(kMagic, sizeof kMagic);
   AppendLittleEndian(&prefix, header_bytes.size(), 8);
@@ -351,12 +486,28 @@ absl::Status SaveCheckpoint(const VariableStore& store, const std::string& path,
   RETURN_IF_ERROR(file.Append(prefix));
   RETURN_IF_ERROR(file.Append(header_bytes));
   uint64_t position = kPrefixSize + header_bytes.size();
+  const uint64_t file_size = header.tensor_size() == 0
+                                 ? position
+                                 : header.tensor(header.tensor_size() - 1).offset() +
+                                       header.tensor(header.tensor_size() - 1).length();
+  // The test hook's kDataPartlyWritten point is the first byte at or past the
+  // middle of the file.
+  bool reached_middle = false;
   for (int i = 0; i < header.tensor_size(); ++i) {
     const proto::CheckpointTensor& t = header.tensor(i);
     RETURN_IF_ERROR(file.AppendZeros(t.offset() - position));
-    RETURN_IF_ERROR(file.Append(values[i].raw_data(), values[i].num_bytes()));
+    const char* data = static_cast<const char*>(values[i].raw_data());
+    uint64_t first = 0;  // bytes written before the hook
+    if (!reached_middle && t.offset() + t.length() >= file_size / 2) {
+      first = std::max<uint64_t>(file_size / 2, t.offset()) - t.offset();
+      RETURN_IF_ERROR(file.Append(data, first));
+      ReachSavePoint(CheckpointSavePoint::kDataPartlyWritten);
+      reached_middle = true;
+    }
+    RETURN_IF_ERROR(file.Append(data + first, t.length() - first));
     position = t.offset() + t.length();
   }
+  if (!reached_middle) ReachSavePoint(CheckpointSavePoint::kDataPartlyWritten);
   return file.Commit();
 }
 
@@ -420,6 +571,10 @@ absl::Status RestoreCheckpoint(const std::string& path, const Graph& graph, Vari
     slot->Set(std::move(p.value));
   }
   return absl::OkStatus();
+}
+
+void SetCheckpointSaveHookForTesting(CheckpointSaveHook hook) {
+  save_hook.store(hook, std::memory_order_release);
 }
 
 absl::StatusOr<std::vector<CheckpointEntry>> ListCheckpoint(const std::string& path) {

@@ -1,8 +1,10 @@
 // Checkpoints: the values of a session's variables in one file, with a header
 // message, 64-byte aligned raw data and a CRC32C per tensor (layout in
 // proto/checkpoint.proto and docs/file_formats.md). Files are written to a
-// temporary file in the same directory, fsync'd and renamed, so a crash never
-// leaves a half-written checkpoint under the final name.
+// temporary file in the same directory, fsync'd, renamed and the directory
+// fsync'd, so a crash never leaves a half-written checkpoint under the final
+// name; temporary files left by a crashed save are removed by the next save
+// of the same path.
 #ifndef SLUICE_RUNTIME_CHECKPOINT_H_
 #define SLUICE_RUNTIME_CHECKPOINT_H_
 
@@ -35,6 +37,12 @@ struct CheckpointEntry {
 // node of `graph` that the store has no value for. Nothing is written then.
 // Errors for the destination (a missing directory, no permission) name `path`.
 // Values are read without locks: no Run that updates the variables may overlap.
+//
+// The file is written as `<path>.tmp.<pid>.<n>`, fsync'd, renamed over `path`
+// and the directory fsync'd: after a crash at any moment `path` holds either
+// the previous checkpoint or the complete new one. Before writing, temporary
+// files of `path` that no running save holds (left by a killed process) are
+// removed; those of saves still running, in this or another process, are kept.
 absl::Status SaveCheckpoint(const VariableStore& store, const std::string& path,
                             const Graph* graph = nullptr);
 
@@ -52,6 +60,24 @@ absl::Status RestoreCheckpoint(const std::string& path, const Graph& graph, Vari
 // The tensors of the checkpoint at `path` (name, dtype, shape) in file order,
 // after checking the header as RestoreCheckpoint does; data is not read.
 absl::StatusOr<std::vector<CheckpointEntry>> ListCheckpoint(const std::string& path);
+
+// The steps of SaveCheckpoint at which a test may stop the process, in order.
+enum class CheckpointSavePoint {
+  // The temporary file holds the prefix, the header and about half the data.
+  kDataPartlyWritten,
+  // All data is written and fsync'd; the temporary file is not yet renamed.
+  kDataSynced,
+  // The temporary file has been renamed over the final name; the directory
+  // is not yet fsync'd.
+  kRenamed,
+};
+
+// For tests only: every later SaveCheckpoint in this process calls `hook` once
+// at each CheckpointSavePoint, on the saving thread (nullptr, the default,
+// calls nothing). A test helper that is killed from inside the hook shows what
+// a crash at that point leaves on disk. Must not be changed while a save runs.
+using CheckpointSaveHook = void (*)(CheckpointSavePoint point);
+void SetCheckpointSaveHookForTesting(CheckpointSaveHook hook);
 
 }  // namespace sluice
 

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "graph/status_macros.h"
 #include "absl/synchronization/notification.h"
+#include "kernels/device_context.h"
 #include "kernels/evaluate.h"
 #include "kernels/variable_store.h"
 #include "passes/memory/liveness.h"
@@ -86,6 +87,7 @@ std::vector<Tensor> EvaluateSmallNode(const Node& node, const CompileEnv& env) {
 
 struct Plan::Frame {
   std::shared_ptr<void> arena;
+  std::shared_ptr<void> device_arena;  // in the accelerator's memory
   std::vector<Tensor> tensors;  // one per slot
   std::vector<const Tensor*> input_ptrs;
   std::vector<Tensor*> output_ptrs;
@@ -242,10 +244,45 @@ absl::StatusOr<std::unique_ptr<Plan>> Plan::Compile(const Graph& graph, const Pl
     context.fetches = specialised_fetches;
     for (Node* t : targets) context.targets.push_back(node_map[t->id()]);
     context.kernels = env.kernels;
+    const DeviceType accelerator =
+        env.accelerator != nullptr ? env.accelerator->type() : env.inspected_accelerator;
+    context.accelerator_present = accelerator != DeviceType::kCpu;
     ASSIGN_OR_RETURN(Pipeline pipeline, StandardPipeline(env.options->optimization));
     if (env.pass_observer) pipeline.set_observer(env.pass_observer);
     ASSIGN_OR_RETURN(plan->pass_stats_, pipeline.Run(g, context));
+    // Placement comes last: the rewrites above choose ops, this chooses
+    // where each runs and adds the copies between devices.
+    PlacementOptions placement;
+    placement.accelerator = accelerator;
+    if (env.variable_devices != nullptr) placement.variable_devices = *env.variable_devices;
+    const int nodes_before = g.num_nodes();
+    const int64_t start = NowNanos();
+    ASSIGN_OR_RETURN(plan->placement_, PlaceGraph(g, context, *env.kernels, placement));
+    // Reported only with an accelerator: on the CPU alone placement only
+    // labels nodes.
+    PassStats stats;
+    stats.pass = "placement";
+    stats.nodes_before = nodes_before;
+    stats.nodes_after = g.num_nodes();
+    stats.nodes_added = g.num_nodes() - nodes_before;
+    stats.changed = stats.nodes_added > 0 || plan->placement_.on_accelerator > 0;
+    stats.milliseconds = static_cast<double>(NowNanos() - start) / 1e6;
+    if (accelerator != DeviceType::kCpu) {
+      plan->pass_stats_.push_back(stats);
+      if (env.pass_observer) env.pass_observer(stats, g);
+    }
     specialised_fetches = context.fetches;
+    for (Node* n : g.nodes()) {
+      for (int i = 0; i < n->num_outputs(); ++i) {
+        if (!n->output_shape(i).IsFullyDefined()) {
+          return absl::InternalError(absl::StrCat("after the optimisation pipeline, output ", i,
+                                                  " of ", n->DebugName(), " has shape ",
+                                                  n->output_shape(i).ToString()));
+        }
+      }
+    }
+    plan->accelerator_ = plan->placement_.on_accelerator > 0 ? env.accelerator : nullptr;
+    if (env.placement_only) return plan;
   }
 
   // Slots and kernels, in schedule order.
@@ -253,9 +290,12 @@ absl::StatusOr<std::unique_ptr<Plan>> Plan::Compile(const Graph& graph, const Pl
   std::vector<std::vector<int>> slot_of(g.id_bound());
   std::vector<std::string> slot_names;
   for (Node* n : schedule) {
+    // A value lives where its producer runs, except a copy's host side.
+    const DeviceType memory =
+        n->op() == "_DeviceToHost" ? DeviceType::kCpu : PlacedDevice(*n);
     for (int i = 0; i < n->num_outputs(); ++i) {
       slot_of[n->id()].push_back(static_cast<int>(plan->slots_.size()));
-      plan->slots_.push_back({n->output_dtype(i), n->output_shape(i), -1});
+      plan->slots_.push_back({n->output_dtype(i), n->output_shape(i), -1, memory});
       slot_names.push_back(absl::StrCat(n->name(), ":", i));
     }
   }
@@ -276,7 +316,9 @@ absl::StatusOr<std::unique_ptr<Plan>> Plan::Compile(const Graph& graph, const Pl
   std::vector<bool> forwarded_slot(plan->slots_.size(), false);
   for (Node* n : schedule) {
     if (std::find(feed_nodes.begin(), feed_nodes.end(), n) != feed_nodes.end()) continue;
-    KernelInit init{*n, DeviceType::kCpu, env.variables, env.options->seed, num_threads};
+    const DeviceType device = PlacedDevice(*n);
+    KernelInit init{*n,         device,     env.variables, env.options->seed, num_threads,
+                    device == DeviceType::kCpu ? nullptr : env.accelerator};
     ASSIGN_OR_RETURN(std::unique_ptr<OpKernel> kernel, env.kernels->CreateKernel(init));
     Step step;
     step.node = n;
@@ -302,10 +344,27 @@ absl::StatusOr<std::unique_ptr<Plan>> Plan::Compile(const Graph& graph, const Pl
   MemoryPlanOptions memory_options;
   memory_options.reuse =
       env.options->optimization.memory_reuse && !env.options->inter_op_parallelism;
-  ASSIGN_OR_RETURN(plan->memory_plan_,
-                   BuildMemoryPlan(memory_schedule, slot_names, memory_options));
+  // One arena per memory: each plan sees the other memory's slots as
+  // living outside it (like fetches).
+  Schedule host_schedule = memory_schedule;
+  Schedule device_schedule = memory_schedule;
   for (size_t i = 0; i < plan->slots_.size(); ++i) {
-    plan->slots_[i].offset = plan->memory_plan_.slot_offsets[i];
+    const bool on_host = plan->slots_[i].memory == DeviceType::kCpu;
+    (on_host ? device_schedule : host_schedule).slots[i].fetched = true;
+  }
+  ASSIGN_OR_RETURN(plan->memory_plan_,
+                   BuildMemoryPlan(host_schedule, slot_names, memory_options));
+  if (plan->accelerator_ != nullptr) {
+    // Device kernels are not all written to read and write one buffer.
+    MemoryPlanOptions device_options = memory_options;
+    device_options.in_place = false;
+    ASSIGN_OR_RETURN(plan->device_memory_plan_,
+                     BuildMemoryPlan(device_schedule, slot_names, device_options));
+  }
+  for (size_t i = 0; i < plan->slots_.size(); ++i) {
+    plan->slots_[i].offset = plan->slots_[i].memory == DeviceType::kCpu
+                                 ? plan->memory_plan_.slot_offsets[i]
+                                 : plan->device_memory_plan_.slot_offsets[i];
   }
   plan->arena_bytes_ = plan->memory_plan_.arena_bytes;
   // Dependencies between steps, for parallel execution.
@@ -337,23 +396,38 @@ absl::StatusOr<std::unique_ptr<Plan>> Plan::Compile(const Graph& graph, const Pl
     }
   }
   // One frame up front, so the first execution allocates nothing more.
+  ASSIGN_OR_RETURN(std::unique_ptr<Frame> frame, plan->NewFrame());
   std::lock_guard<std::mutex> lock(plan->frames_mu_);
-  plan->free_frames_.push_back(plan->NewFrame());
+  plan->free_frames_.push_back(std::move(frame));
   return plan;
 }
 
-std::unique_ptr<Plan::Frame> Plan::NewFrame() const {
+absl::StatusOr<std::unique_ptr<Plan::Frame>> Plan::NewFrame() const {
   auto frame = std::make_unique<Frame>();
   const size_t bytes = static_cast<size_t>(std::max<int64_t>(arena_bytes_, kTensorAlignment));
-  void* raw = std::aligned_alloc(kTensorAlignment, bytes);
-  if (raw == nullptr) std::abort();  // checked against limits at compile time in M4
+  // Rounded up: aligned_alloc wants a multiple of the alignment.
+  void* raw = std::aligned_alloc(kTensorAlignment,
+                                 (bytes + kTensorAlignment - 1) / kTensorAlignment * kTensorAlignment);
+  if (raw == nullptr) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("cannot allocate the plan's host arena of ", arena_bytes_, " bytes"));
+  }
   frame->arena = std::shared_ptr<void>(raw, [](void* p) { std::free(p); });
+  void* device_raw = nullptr;
+  if (accelerator_ != nullptr) {
+    // One allocation per frame for every device tensor of a run.
+    ASSIGN_OR_RETURN(frame->device_arena,
+                     accelerator_->Allocate(device_memory_plan_.arena_bytes));
+    device_raw = frame->device_arena.get();
+  }
   frame->tensors.resize(slots_.size());
   for (size_t i = 0; i < slots_.size(); ++i) {
     const Slot& s = slots_[i];
     if (s.offset < 0) continue;
-    frame->tensors[i] = Tensor::WrapBuffer(s.dtype, s.shape, frame->arena,
-                                           static_cast<char*>(raw) + s.offset);
+    const bool on_host = s.memory == DeviceType::kCpu;
+    frame->tensors[i] = Tensor::WrapBuffer(
+        s.dtype, s.shape, on_host ? frame->arena : frame->device_arena,
+        static_cast<char*>(on_host ? raw : device_raw) + s.offset);
   }
   size_t num_inputs = 0, num_outputs = 0;
   for (const Step& step : steps_) {
@@ -377,7 +451,7 @@ std::unique_ptr<Plan::Frame> Plan::NewFrame() const {
   return frame;
 }
 
-std::unique_ptr<Plan::Frame> Plan::AcquireFrame() const {
+absl::StatusOr<std::unique_ptr<Plan::Frame>> Plan::AcquireFrame() const {
   {
     std::lock_guard<std::mutex> lock(frames_mu_);
     if (!free_frames_.empty()) {
@@ -476,14 +550,29 @@ absl::Status Plan::RunParallel(Frame& frame, ThreadPool& pool) const {
 absl::StatusOr<std::vector<Tensor>> Plan::Execute(absl::Span<const Tensor> feeds,
                                                   const RunOptions* options, RunMetadata* metadata,
                                                   ThreadPool* pool) const {
-  std::unique_ptr<Frame> frame = AcquireFrame();
+  ASSIGN_OR_RETURN(std::unique_ptr<Frame> frame, AcquireFrame());
   for (size_t i = 0; i < feeds.size(); ++i) {
     if (feed_slots_[i] >= 0) frame->tensors[feed_slots_[i]] = feeds[i];  // else a constant
   }
   for (int slot : fresh_fetch_slots_) frame->tensors[slot] = Tensor(slots_[slot].dtype, slots_[slot].shape);
   const bool trace = options != nullptr && options->trace && metadata != nullptr;
-  absl::Status status = pool != nullptr && !trace ? RunParallel(*frame, *pool)
-                                                  : RunSequential(*frame, trace ? metadata : nullptr);
+  absl::Status status;
+  if (accelerator_ != nullptr) {
+    // Device steps queue on the accelerator in schedule order; the host
+    // waits where a value comes back and once at the end, so a run that
+    // returns has finished (variables updated, errors reported).
+    std::lock_guard<std::mutex> device_lock(accelerator_->run_mutex());
+    status = accelerator_->MakeCurrent();
+    if (status.ok()) status = RunSequential(*frame, trace ? metadata : nullptr);
+    absl::Status synced = accelerator_->Synchronize();
+    if (status.ok() && !synced.ok()) {
+      status = absl::Status(synced.code(), absl::StrCat("on ", accelerator_->name(), ": ",
+                                                        synced.message()));
+    }
+  } else {
+    status = pool != nullptr && !trace ? RunParallel(*frame, *pool)
+                                       : RunSequential(*frame, trace ? metadata : nullptr);
+  }
   std::vector<Tensor> results;
   if (status.ok()) {
     results.reserve(fetch_slots_.size());
@@ -518,6 +607,24 @@ absl::StatusOr<std::unique_ptr<Plan>> CompilePlanForInspection(
     std::function<void(const PassStats&, const Graph&)> pass_observer) {
   auto variables = std::make_unique<VariableStore>();
   CompileEnv env{&GlobalKernelRegistry(), variables.get(), &options, std::move(pass_observer)};
+  ASSIGN_OR_RETURN(std::unique_ptr<Plan> plan, Plan::Compile(graph, request, env));
+  plan->owned_variables_ = std::move(variables);
+  return plan;
+}
+
+}  // namespace sluice
+
+namespace sluice {
+
+absl::StatusOr<std::unique_ptr<Plan>> PlacePlanForInspection(const Graph& graph,
+                                                             const PlanRequest& request,
+                                                             const SessionOptions& options,
+                                                             DeviceType accelerator) {
+  auto variables = std::make_unique<VariableStore>();
+  const absl::flat_hash_map<std::string, DeviceType> variable_devices =
+      PlaceVariables(graph, GlobalKernelRegistry(), accelerator);
+  CompileEnv env{&GlobalKernelRegistry(), variables.get(), &options, {}, nullptr,
+                 &variable_devices, accelerator, /*placement_only=*/true};
   ASSIGN_OR_RETURN(std::unique_ptr<Plan> plan, Plan::Compile(graph, request, env));
   plan->owned_variables_ = std::move(variables);
   return plan;

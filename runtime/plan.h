@@ -18,10 +18,12 @@
 #include "kernels/kernel_registry.h"
 #include "passes/memory/memory_plan.h"
 #include "passes/pipeline.h"
+#include "passes/placement.h"
 #include "runtime/session.h"
 
 namespace sluice {
 
+class DeviceContext;
 class ThreadPool;
 class VariableStore;
 
@@ -52,6 +54,15 @@ struct CompileEnv {
   const SessionOptions* options = nullptr;
   // Called after every pass of the optimisation pipeline (sluice dump --passes).
   std::function<void(const PassStats&, const Graph&)> pass_observer;
+  // The session's accelerator, or null when it runs on the CPU alone.
+  DeviceContext* accelerator = nullptr;
+  // Where each variable lives (PlaceVariables); null: all on the host.
+  const absl::flat_hash_map<std::string, DeviceType>* variable_devices = nullptr;
+  // For inspection (PlacePlanForInspection): the accelerator to place for
+  // when `accelerator` is null, and stopping once the graph is placed,
+  // before any kernel or memory exists.
+  DeviceType inspected_accelerator = DeviceType::kCpu;
+  bool placement_only = false;
 };
 
 class Plan {
@@ -76,19 +87,26 @@ class Plan {
   // The specialised graph the plan was made from (for dumps and tests).
   const Graph& graph() const { return *graph_; }
   int num_steps() const { return static_cast<int>(steps_.size()); }
-  // Bytes of intermediate tensors one execution needs.
+  // Bytes of intermediate tensors one execution needs in host memory.
   int64_t arena_bytes() const { return arena_bytes_; }
+  // The same in the accelerator's memory (0 without one).
+  int64_t device_arena_bytes() const { return device_memory_plan_.arena_bytes; }
   // What each pass of the optimisation pipeline did while compiling.
   const std::vector<PassStats>& pass_stats() const { return pass_stats_; }
   // Where each intermediate tensor lives in the arena and for which steps.
   // Slots are numbered in schedule order, a node's outputs in turn.
   const MemoryPlan& memory_plan() const { return memory_plan_; }
+  // The accelerator's arena: the slots placed there (other slots -1).
+  const MemoryPlan& device_memory_plan() const { return device_memory_plan_; }
+  // Nodes placed on each side and copies inserted between them.
+  const PlacementStats& placement() const { return placement_; }
 
  private:
   struct Slot {
     DType dtype;
     Shape shape;
-    int64_t offset = -1;  // in the arena; -1 for feeds and forwarded outputs
+    int64_t offset = -1;  // in its arena; -1 for feeds and forwarded outputs
+    DeviceType memory = DeviceType::kCpu;  // whose arena
   };
   struct Step {
     const Node* node = nullptr;
@@ -106,11 +124,14 @@ class Plan {
   static void RunFrom(ParallelRun* run, int step);
 
   Plan();
+  friend absl::StatusOr<std::unique_ptr<Plan>> PlacePlanForInspection(
+      const Graph& graph, const PlanRequest& request, const SessionOptions& options,
+      DeviceType accelerator);
   friend absl::StatusOr<std::unique_ptr<Plan>> CompilePlanForInspection(
       const Graph& graph, const PlanRequest& request, const SessionOptions& options,
       std::function<void(const PassStats&, const Graph&)> pass_observer);
-  std::unique_ptr<Frame> NewFrame() const;
-  std::unique_ptr<Frame> AcquireFrame() const;
+  absl::StatusOr<std::unique_ptr<Frame>> NewFrame() const;
+  absl::StatusOr<std::unique_ptr<Frame>> AcquireFrame() const;
   void ReleaseFrame(std::unique_ptr<Frame> frame) const;
 
   // Set by CompilePlanForInspection: the store the kernels of a plan made
@@ -128,6 +149,10 @@ class Plan {
   std::vector<int> fresh_fetch_slots_;
   int64_t arena_bytes_ = 0;
   MemoryPlan memory_plan_;
+  MemoryPlan device_memory_plan_;
+  PlacementStats placement_;
+  // Not owned: the session's accelerator, when a step runs there.
+  DeviceContext* accelerator_ = nullptr;
   std::vector<PassStats> pass_stats_;
 
   // A plain mutex: held for a push or pop on every run, where Abseil's
@@ -144,6 +169,15 @@ class Plan {
 absl::StatusOr<std::unique_ptr<Plan>> CompilePlanForInspection(
     const Graph& graph, const PlanRequest& request, const SessionOptions& options = {},
     std::function<void(const PassStats&, const Graph&)> pass_observer = {});
+
+// The placed graph of the plan a Session would compile for `request` with
+// `accelerator` present (kCpu: none), without creating kernels or memory,
+// so no GPU is needed (`sluice dump --placement`). Only graph(),
+// pass_stats() and placement() of the result are meaningful.
+absl::StatusOr<std::unique_ptr<Plan>> PlacePlanForInspection(const Graph& graph,
+                                                             const PlanRequest& request,
+                                                             const SessionOptions& options,
+                                                             DeviceType accelerator);
 
 }  // namespace sluice
 

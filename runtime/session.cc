@@ -10,8 +10,11 @@
 #include "absl/synchronization/mutex.h"
 #include "cpu/cpu_threads.h"
 #include "graph/status_macros.h"
+#include "kernels/device_context.h"
 #include "kernels/variable_store.h"
+#include "passes/placement.h"
 #include "runtime/checkpoint.h"
+#include "runtime/devices.h"
 #include "runtime/kernel_setup.h"
 #include "runtime/plan.h"
 #include "runtime/plan_cache.h"
@@ -38,8 +41,15 @@ struct Session::Impl {
     std::vector<int> last_values;  // SpecializedFeedValue of each feed
   };
 
-  Impl(std::unique_ptr<Graph> g, const SessionOptions& o)
-      : graph(std::move(g)), options(o), plans(o.plan_cache_capacity) {
+  Impl(std::unique_ptr<Graph> g, const SessionOptions& o, const KernelRegistry* k,
+       std::unique_ptr<DeviceContext> a)
+      : accelerator(std::move(a)),
+        kernels(k),
+        graph(std::move(g)),
+        options(o),
+        plans(o.plan_cache_capacity) {
+    variable_devices = PlaceVariables(
+        *graph, *kernels, accelerator != nullptr ? accelerator->type() : DeviceType::kCpu);
     if (options.inter_op_parallelism) {
       // The calling thread runs steps too, so one worker fewer than cores.
       inter_op_pool = std::make_unique<ThreadPool>(std::max(1, cpu::AvailableCores() - 1));
@@ -63,7 +73,7 @@ struct Session::Impl {
     }
     request.fetch_names.assign(sig.fetch_names.begin(), sig.fetch_names.end());
     request.target_names.assign(sig.target_names.begin(), sig.target_names.end());
-    CompileEnv env{&GlobalKernelRegistry(), &variables, &options, {}};
+    CompileEnv env{kernels, &variables, &options, {}, accelerator.get(), &variable_devices};
     ASSIGN_OR_RETURN(std::unique_ptr<Plan> plan, Plan::Compile(*graph, request, env));
     std::shared_ptr<const Plan> cached = plans.Insert(request, std::move(plan));
     if (metadata != nullptr) {
@@ -84,8 +94,14 @@ struct Session::Impl {
     return result;
   }
 
+  // Declared first, so that plans and variables (which hold its memory) go
+  // before it.
+  std::unique_ptr<DeviceContext> accelerator;
+  const KernelRegistry* kernels;
   std::unique_ptr<Graph> graph;
   SessionOptions options;
+  // Where each variable lives; fixed for the session.
+  absl::flat_hash_map<std::string, DeviceType> variable_devices;
   VariableStore variables;
   PlanCache plans;
   // Set when independent branches may run at the same time.
@@ -103,6 +119,13 @@ Session::~Session() = default;
 
 absl::StatusOr<std::unique_ptr<Session>> Session::Create(const Graph& graph,
                                                          const SessionOptions& options) {
+  ASSIGN_OR_RETURN(std::unique_ptr<DeviceContext> accelerator, OpenAccelerator(options.device));
+  return CreateWith(graph, options, &GlobalKernelRegistry(), std::move(accelerator));
+}
+
+absl::StatusOr<std::unique_ptr<Session>> Session::CreateWith(
+    const Graph& graph, const SessionOptions& options, const KernelRegistry* kernels,
+    std::unique_ptr<DeviceContext> accelerator) {
   if (options.intra_op_threads < 0) {
     return absl::InvalidArgumentError(absl::StrCat(
         "SessionOptions.intra_op_threads must be >= 0 (0: every core), got ",
@@ -113,17 +136,63 @@ absl::StatusOr<std::unique_ptr<Session>> Session::Create(const Graph& graph,
         "the graph holds a build error, fix it first: ", graph.build_status().message()));
   }
   RETURN_IF_ERROR(graph.TopologicalOrder().status());
-  auto impl = std::make_unique<Impl>(graph.Clone(), options);
+  auto impl = std::make_unique<Impl>(graph.Clone(), options, kernels, std::move(accelerator));
   return std::unique_ptr<Session>(new Session(std::move(impl)));
 }
 
+// Checkpoints hold host bytes: variables in device memory are copied to the
+// host to save and back to restore. The copies go through a host-side store
+// so that the file format code never sees device memory.
 absl::Status Session::SaveCheckpoint(const std::string& path) {
-  return sluice::SaveCheckpoint(impl_->variables, path, impl_->graph.get());
+  bool any_on_device = false;
+  for (VariableSlot* slot : impl_->variables.List()) any_on_device |= slot->device() != nullptr;
+  if (!any_on_device) return sluice::SaveCheckpoint(impl_->variables, path, impl_->graph.get());
+  VariableStore host;
+  for (VariableSlot* slot : impl_->variables.List()) {
+    ASSIGN_OR_RETURN(VariableSlot * copy,
+                     host.GetOrCreate(slot->name(), slot->dtype(), slot->declared_shape()));
+    if (!slot->initialized()) continue;
+    if (slot->device() == nullptr) {
+      copy->Set(slot->value());
+    } else {
+      ASSIGN_OR_RETURN(Tensor value, CopyTensorToHost(*slot->device(), slot->value()));
+      copy->Set(std::move(value));
+    }
+  }
+  return sluice::SaveCheckpoint(host, path, impl_->graph.get());
 }
 
 absl::Status Session::RestoreCheckpoint(const std::string& path) {
-  return sluice::RestoreCheckpoint(path, *impl_->graph, impl_->variables);
+  if (impl_->accelerator == nullptr) {
+    return sluice::RestoreCheckpoint(path, *impl_->graph, impl_->variables);
+  }
+  // Read and check the whole file first, as the host-only path does, so
+  // that an error leaves every variable unchanged.
+  VariableStore host;
+  RETURN_IF_ERROR(sluice::RestoreCheckpoint(path, *impl_->graph, host));
+  std::vector<std::pair<VariableSlot*, Tensor>> values;
+  for (VariableSlot* restored : host.List()) {
+    ASSIGN_OR_RETURN(VariableSlot * slot,
+                     impl_->variables.GetOrCreate(restored->name(), restored->dtype(),
+                                                  restored->declared_shape()));
+    auto where = impl_->variable_devices.find(restored->name());
+    const bool on_device =
+        where != impl_->variable_devices.end() && where->second != DeviceType::kCpu;
+    DeviceContext* device = on_device ? impl_->accelerator.get() : nullptr;
+    RETURN_IF_ERROR(slot->BindDevice(device));
+    if (device == nullptr) {
+      values.emplace_back(slot, restored->value());
+    } else {
+      ASSIGN_OR_RETURN(Tensor value, CopyTensorToDevice(*device, restored->value()));
+      values.emplace_back(slot, std::move(value));
+    }
+  }
+  if (impl_->accelerator != nullptr) RETURN_IF_ERROR(impl_->accelerator->Synchronize());
+  for (auto& [slot, value] : values) slot->Set(std::move(value));
+  return absl::OkStatus();
 }
+
+const DeviceContext* Session::accelerator() const { return impl_->accelerator.get(); }
 
 const Graph& Session::graph() const { return *impl_->graph; }
 const SessionOptions& Session::options() const { return impl_->options; }

@@ -17,7 +17,24 @@
 
 namespace sluice {
 
+// Where a session runs its ops.
+enum class DevicePolicy {
+  // The GPU when one is present: every op with a CUDA kernel runs there, the
+  // rest on the CPU. Without a GPU (or a build without the CUDA layer), the
+  // CPU.
+  kAuto,
+  kCpu,
+  // As kAuto, but Session::Create fails when there is no usable GPU.
+  kCuda,
+};
+// "auto", "cpu", "cuda".
+absl::string_view DevicePolicyName(DevicePolicy policy);
+// Parses one of those names; InvalidArgument listing them otherwise.
+absl::StatusOr<DevicePolicy> ParseDevicePolicy(absl::string_view name);
+
 struct SessionOptions {
+  // Where ops run (see DevicePolicy).
+  DevicePolicy device = DevicePolicy::kAuto;
   // Threads one kernel may use; 0 means every core.
   int intra_op_threads = 0;
   // Whether independent branches of a plan may run at the same time. Off by
@@ -55,6 +72,8 @@ struct RunMetadata {
 // Feeds name a node output ("x" or "x:1"); fetches too; targets name nodes.
 using FeedList = std::vector<std::pair<std::string, Tensor>>;
 
+class DeviceContext;
+class KernelRegistry;
 class Plan;
 class PlanCache;
 
@@ -102,10 +121,18 @@ class Session {
 
   const Graph& graph() const;
   const SessionOptions& options() const;
+  // The session's GPU (its name, e.g. "cuda:0"), or null on the CPU alone.
+  const DeviceContext* accelerator() const;
 
  private:
   struct Impl;
   explicit Session(std::unique_ptr<Impl> impl);
+  static absl::StatusOr<std::unique_ptr<Session>> CreateWith(
+      const Graph& graph, const SessionOptions& options, const KernelRegistry* kernels,
+      std::unique_ptr<DeviceContext> accelerator);
+  friend absl::StatusOr<std::unique_ptr<Session>> CreateSessionWithDevice(
+      const Graph& graph, const SessionOptions& options, const KernelRegistry* kernels,
+      std::unique_ptr<DeviceContext> accelerator);
   std::unique_ptr<Impl> impl_;
 };
 

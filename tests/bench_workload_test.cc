@@ -11,6 +11,10 @@
 #include "runtime/npy.h"
 #include "tests/cli_test_util.h"
 
+#ifdef SLUICE_HAVE_CUDA
+#include "cuda/device_query.h"
+#endif
+
 namespace sluice {
 namespace {
 
@@ -156,10 +160,92 @@ TEST_CASE("Bad worker flags are one line on stderr and exit 2") {
   RunResult r = RunWorker(dir, {"info"}, {"--system", "tensorflow"});
   CHECK(r.exit_code == 2);
   CHECK(r.out.empty());
-  CHECK(r.err == "sluice_workload: --system must be sluice or onednn, got 'tensorflow'\n");
+  CHECK(r.err ==
+        "sluice_workload: --system must be sluice, onednn, sluice_cuda or cublas, got "
+        "'tensorflow'\n");
   r = RunSluice({"--system", "sluice"}, "/dev/null");
   CHECK(r.exit_code == 2);
   CHECK(r.err == "sluice_workload: --data DIR (make_data.py's output) is required\n");
+}
+
+// Why the GPU systems cannot run on this machine: what the worker should
+// report as their reason; empty when a GPU is usable here.
+std::string NoGpuReason() {
+#ifdef SLUICE_HAVE_CUDA
+  absl::StatusOr<std::vector<cuda::CudaDeviceInfo>> devices = cuda::QueryCudaDevices();
+  return devices.ok() ? "" : std::string(devices.status().message());
+#else
+  return "this build has no CUDA layer (no CUDA toolkit and cuDNN found)";
+#endif
+}
+
+TEST_CASE("info lists every system with its device and, without a GPU, why the GPU ones cannot "
+          "run") {
+  TempDir dir;
+  const std::string reason = NoGpuReason();
+  // What info says of each GPU system on this machine.
+  const std::string gpu_availability =
+      reason.empty() ? R"("device": "cuda", "available": true)"
+                     : absl::StrCat(R"("device": "cuda", "available": false, "reason": ")",
+                                    reason, R"(")");
+  const std::string systems = absl::StrCat(
+      R"("systems": {"sluice": {"device": "cpu", "available": true}, )",
+      R"("onednn": {"device": "cpu", "available": true}, )", R"("sluice_cuda": {)",
+      gpu_availability, R"(}, "cublas": {)", gpu_availability, "}}}");
+
+  RunResult r = RunWorker(dir, {"info"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  std::vector<std::string> answers = Lines(r.out);
+  REQUIRE(answers.size() == 1);
+  CHECK(answers[0].find(R"(, "device": "cpu", "available": true, )") != std::string::npos);
+  CHECK(answers[0].size() > systems.size());
+  CHECK(answers[0].substr(answers[0].size() - systems.size()) == systems);
+
+  // A GPU system's own worker starts and answers info either way.
+  r = RunWorker(dir, {"info"}, {"--system", "sluice_cuda", "--threads", "1"});
+  REQUIRE(r.exit_code == 0);
+  answers = Lines(r.out);
+  REQUIRE(answers.size() == 1);
+  CHECK(answers[0].rfind(R"({"ok": true, "system": "sluice_cuda", "version": ")", 0) == 0);
+  // An available GPU system names its GPU after its availability.
+  CHECK(answers[0].find(absl::StrCat(", ", gpu_availability,
+                                     reason.empty() ? R"(, "gpu": ")" : R"(, "systems": {)")) !=
+        std::string::npos);
+}
+
+TEST_CASE("Setting up a GPU system without a GPU is one error line naming the reason") {
+  TempDir dir;
+  const std::string reason = NoGpuReason();
+  if (reason.empty()) return;  // a GPU is usable here: the GPU systems run
+  for (const std::string system : {"sluice_cuda", "cublas"}) {
+    INFO(system);
+    const RunResult r = RunWorker(
+        dir, {absl::StrCat("setup matmul4096 ", dir.Path("")), "time matmul4096 1", "info"},
+        {"--system", system, "--threads", "1"});
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    const std::vector<std::string> answers = Lines(r.out);
+    REQUIRE(answers.size() == 3);
+    CHECK(answers[0] == absl::StrCat(R"({"ok": false, "error": "UNAVAILABLE: )", system,
+                                     " cannot run here: ", reason, R"("})"));
+    CHECK(answers[1] == R"({"ok": false, "error": "FAILED_PRECONDITION: workload 'matmul4096' )"
+                        R"(was not set up"})");
+    CHECK(answers[2].rfind(absl::StrCat(R"({"ok": true, "system": ")", system, R"(")"), 0) == 0);
+  }
+}
+
+TEST_CASE("matmul4096 is a matmul row: oneDNN reads its files and skips other rows") {
+  TempDir dir;
+  // The data files are absent: the error names the 4096 file, so the row is
+  // known and sized.
+  const RunResult r = RunWorker(dir, {absl::StrCat("setup matmul4096 ", dir.Path(""))},
+                                {"--system", "onednn", "--threads", "1"});
+  REQUIRE(r.exit_code == 0);
+  const std::vector<std::string> answers = Lines(r.out);
+  REQUIRE(answers.size() == 1);
+  CHECK(answers[0].rfind(R"({"ok": false, "error": ")", 0) == 0);
+  CHECK(answers[0].find(absl::StrCat(DirPath(dir), "/mm_a4096.npy")) != std::string::npos);
 }
 
 }  // namespace

@@ -151,11 +151,11 @@ TEST_CASE("dump --memory reports every input error on one line") {
     CheckError(RunSluice({"dump", model.path, "--memory", "--batch", "many"}), 2,
                {"'many'", "--batch"});
     CheckError(RunSluice({"dump", model.path, "--fetch", "loss"}), 2,
-               {"--fetch needs --passes or --memory"});
+               {"--fetch needs --passes, --memory or --placement"});
     CheckError(RunSluice({"dump", model.path, "--feed-shape", "x=1,784"}), 2,
-               {"--feed-shape needs --passes or --memory"});
+               {"--feed-shape needs --passes, --memory or --placement"});
     CheckError(RunSluice({"dump", model.path, "--target", "train"}), 2,
-               {"--target needs --passes or --memory"});
+               {"--target needs --passes, --memory or --placement"});
   }
 }
 

@@ -106,7 +106,7 @@ TEST_CASE("Optimisation flags report mistakes on one line") {
   check(RunSluice({"run", f.graph, "--fetch", "y", "--optimize", "2"}), "run",
         "--optimize must be 0 or 1, got 2");
   check(RunSluice({"dump", f.graph, "--passes", "--memory"}), "dump",
-        "--passes and --memory cannot be combined");
+        "--passes, --memory and --placement cannot be combined");
   check(RunSluice({"train", f.graph, "--train-op", "t", "--loss", "l", "--data", "d",
                    "--disable-pass", "nope"}),
         "train", "--disable-pass: unknown pass 'nope'");

@@ -13,6 +13,9 @@
 #include "absl/strings/str_split.h"
 #include "graph/graph_io.h"
 #include "graph/status_macros.h"
+#include "passes/placement.h"
+#include "runtime/devices.h"
+#include "runtime/kernel_setup.h"
 #include "runtime/plan.h"
 #include "tools/graph_printer.h"
 #include "tools/optimization_flags.h"
@@ -26,6 +29,10 @@ ABSL_FLAG(bool, memory, false,
 ABSL_FLAG(bool, passes, false,
           "dump: print the graph after each pass of the optimisation pipeline of the plan it "
           "compiles to (placeholders fed as for --memory), each with the pass's statistics");
+ABSL_FLAG(bool, placement, false,
+          "dump: print the device of every node of the plan the graph compiles to (placeholders "
+          "fed as for --memory) and the copies between host and device; with --device cuda on a "
+          "machine without a GPU, the placement a GPU would get");
 ABSL_FLAG(std::vector<std::string>, feed_shape, {},
           "NAME=D,D,...: dump --memory feeds NAME with this shape; repeats");
 // Shared with `sluice run` and `sluice train`, which define them.
@@ -178,12 +185,64 @@ std::string FormatPassHeader(const PassStats& s) {
   return absl::StrCat("== after ", FormatPassStats(s));
 }
 
+// The accelerator `sluice dump --placement` places for, and a note on where
+// it comes from.
+absl::StatusOr<std::pair<DeviceType, std::string>> InspectedAccelerator(DevicePolicy policy) {
+  if (policy == DevicePolicy::kCpu) return std::pair{DeviceType::kCpu, std::string("none (--device cpu)")};
+  ASSIGN_OR_RETURN(std::unique_ptr<DeviceContext> present, OpenAccelerator(DevicePolicy::kAuto));
+  if (present != nullptr) return std::pair{present->type(), present->name()};
+  if (policy == DevicePolicy::kAuto) {
+    return std::pair{DeviceType::kCpu, std::string("none (no usable GPU here; --device cuda shows the "
+                                                   "placement one would get)")};
+  }
+  if (GlobalKernelRegistry().RegisteredDTypes("MatMul", DeviceType::kCuda).empty()) {
+    return absl::FailedPreconditionError(
+        "--device cuda: this build of Sluice has no CUDA layer, so there is no CUDA placement to "
+        "show (configure with -DSLUICE_CUDA=ON)");
+  }
+  return std::pair{DeviceType::kCuda,
+                   std::string("cuda:0 (none present here: the placement a GPU would get)")};
+}
+
+// "placement: ...", then one line per node of the placed plan in schedule
+// order: its device, its name and op, and for copies what they copy.
+absl::StatusOr<std::string> DumpPlacement(const Graph& graph, const PlanRequest& request,
+                                          const SessionOptions& options, DevicePolicy policy) {
+  ASSIGN_OR_RETURN(auto accelerator, InspectedAccelerator(policy));
+  ASSIGN_OR_RETURN(std::unique_ptr<Plan> plan,
+                   PlacePlanForInspection(graph, request, options, accelerator.first));
+  const PlacementStats& stats = plan->placement();
+  std::string text = absl::StrCat("accelerator: ", accelerator.second, "\n");
+  absl::StrAppend(&text, "placement: ", stats.on_accelerator, " nodes on ",
+                  PlacementDeviceName(accelerator.first == DeviceType::kCpu ? DeviceType::kCuda
+                                                                            : accelerator.first),
+                  ", ", stats.on_host, " on cpu; ", stats.copies_to_device, " copies to the device, ",
+                  stats.copies_to_host, " to the host\n");
+  // Feeds become placeholders named _feed_<i> in a plan; say which.
+  absl::flat_hash_map<std::string, std::string> fed;
+  for (size_t i = 0; i < request.feed_names.size(); ++i) {
+    fed[absl::StrCat("_feed_", i)] = request.feed_names[i];
+  }
+  ASSIGN_OR_RETURN(std::vector<Node*> order, plan->graph().TopologicalOrder());
+  for (Node* n : order) {
+    absl::StrAppend(&text, absl::StrFormat("%-7s %s", n->device(), n->DebugName()));
+    if (auto it = fed.find(n->name()); it != fed.end() && n->op() == "Placeholder") {
+      absl::StrAppend(&text, " = feed '", it->second, "'");
+    }
+    if (n->op() == "_HostToDevice" || n->op() == "_DeviceToHost") {
+      absl::StrAppend(&text, " <- ", n->input(0).name());
+    }
+    absl::StrAppend(&text, "\n");
+  }
+  return text;
+}
+
 }  // namespace
 
 const std::vector<absl::string_view>& DumpFlagNames() {
   static const auto* names = new std::vector<absl::string_view>{
-      "format", "passes", "memory",   "batch",       "feed-shape",
-      "fetch",  "target", "optimize", "disable-pass"};
+      "format", "passes", "memory",   "placement",    "batch", "feed-shape",
+      "fetch",  "target", "optimize", "disable-pass", "device"};
   return *names;
 }
 
@@ -210,16 +269,19 @@ absl::StatusOr<DumpOptions> DumpOptionsFromCommandLine(const std::vector<std::st
   const std::vector<std::string> fetches = absl::GetFlag(FLAGS_fetch);
   const std::vector<std::string> targets = absl::GetFlag(FLAGS_target);
   ASSIGN_OR_RETURN(options.optimization, OptimizationFromFlags());
+  ASSIGN_OR_RETURN(options.device, DevicePolicyFromFlags());
   options.passes = absl::GetFlag(FLAGS_passes);
   options.memory = absl::GetFlag(FLAGS_memory);
-  if (options.passes && options.memory) {
-    return absl::InvalidArgumentError("--passes and --memory cannot be combined");
+  options.placement = absl::GetFlag(FLAGS_placement);
+  if (options.passes + options.memory + options.placement > 1) {
+    return absl::InvalidArgumentError("--passes, --memory and --placement cannot be combined");
   }
-  if (!options.passes && !options.memory) {
+  if (!options.passes && !options.memory && !options.placement) {
     for (const auto& [flag, values] :
          {std::pair{"--feed-shape", &feed_shapes}, {"--fetch", &fetches}, {"--target", &targets}}) {
       if (!values->empty()) {
-        return absl::InvalidArgumentError(absl::StrCat(flag, " needs --passes or --memory"));
+        return absl::InvalidArgumentError(
+            absl::StrCat(flag, " needs --passes, --memory or --placement"));
       }
     }
     return options;
@@ -243,6 +305,7 @@ absl::StatusOr<std::string> RunDump(const DumpOptions& options) {
     ASSIGN_OR_RETURN(PlanRequest request, MemoryRequest(*graph, *options.compile));
     SessionOptions session_options;
     session_options.optimization = options.optimization;
+    if (options.placement) return DumpPlacement(*graph, request, session_options, options.device);
     std::string text;
     std::function<void(const PassStats&, const Graph&)> observer;
     if (options.passes) {

@@ -14,14 +14,16 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "passes/pipeline.h"
+#include "runtime/session.h"
 
 namespace sluice {
 
 inline constexpr absl::string_view kDumpUsage = "sluice dump FILE [--format text|dot]";
 inline constexpr absl::string_view kDumpSummary =
-    "print a graph file (.pb or .pbtxt); with --passes or --memory [--batch N]\n"
-    "      [--feed-shape NAME=D,D,...] [--fetch NAME]... [--target NAME]..., the graph after\n"
-    "      each optimisation pass, or the memory plan, of the plan it compiles to";
+    "print a graph file (.pb or .pbtxt); with --passes, --memory or --placement\n"
+    "      [--device auto|cpu|cuda] [--batch N] [--feed-shape NAME=D,D,...] [--fetch NAME]...\n"
+    "      [--target NAME]..., the graph after each optimisation pass, the memory plan, or the\n"
+    "      device of each node and the copies between devices, of the plan it compiles to";
 
 // The command-line flags `sluice dump` reads, by name without dashes; they are
 // defined with ABSL_FLAG in dump_command.cc.
@@ -48,6 +50,9 @@ struct DumpOptions {
   std::optional<DumpCompileOptions> compile;
   bool passes = false;  // print the graph after each pass, with statistics
   bool memory = false;  // print the memory plan
+  bool placement = false;  // print each node's device and the copies
+  // --device: the accelerator --placement places for.
+  DevicePolicy device = DevicePolicy::kAuto;
   // --optimize and --disable-pass.
   OptimizationOptions optimization;
 };

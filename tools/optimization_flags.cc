@@ -12,7 +12,17 @@ ABSL_FLAG(int32_t, optimize, 1,
 ABSL_FLAG(std::vector<std::string>, disable_pass, {},
           "NAME: a pass of the optimisation pipeline to skip; repeats");
 
+ABSL_FLAG(std::string, device, "auto",
+          "auto|cpu|cuda: where ops run. auto uses the GPU when one is present (ops without a "
+          "CUDA kernel stay on the CPU); cuda fails without a usable GPU");
+
 namespace sluice {
+
+absl::StatusOr<DevicePolicy> DevicePolicyFromFlags() {
+  absl::StatusOr<DevicePolicy> policy = ParseDevicePolicy(absl::GetFlag(FLAGS_device));
+  if (!policy.ok()) return absl::InvalidArgumentError(absl::StrCat("--device: ", policy.status().message()));
+  return policy;
+}
 
 absl::StatusOr<OptimizationOptions> OptimizationFromFlags() {
   OptimizationOptions options;

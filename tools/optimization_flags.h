@@ -4,6 +4,7 @@
 
 #include "absl/status/statusor.h"
 #include "passes/pipeline.h"
+#include "runtime/session.h"
 
 namespace sluice {
 
@@ -11,6 +12,9 @@ namespace sluice {
 // --disable-pass NAME (repeats, or a comma list). An unknown pass or level
 // is an error naming the flag and listing the passes.
 absl::StatusOr<OptimizationOptions> OptimizationFromFlags();
+
+// --device: auto, cpu or cuda (see DevicePolicy).
+absl::StatusOr<DevicePolicy> DevicePolicyFromFlags();
 
 }  // namespace sluice
 

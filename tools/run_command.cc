@@ -202,7 +202,7 @@ absl::Status SaveFetches(const std::string& dir, const std::vector<std::string>&
 
 const std::vector<absl::string_view>& RunFlagNames() {
   static const auto* names = new std::vector<absl::string_view>{"feed",    "fetch",    "target",      "out",
-                                                               "restore", "optimize", "disable-pass"};
+                                                               "restore", "optimize", "disable-pass", "device"};
   return *names;
 }
 
@@ -226,6 +226,7 @@ absl::StatusOr<RunCommandOptions> RunOptionsFromCommandLine(const std::vector<st
   options.out_dir = absl::GetFlag(FLAGS_out);
   options.restore_path = absl::GetFlag(FLAGS_restore);
   ASSIGN_OR_RETURN(options.optimization, OptimizationFromFlags());
+  ASSIGN_OR_RETURN(options.device, DevicePolicyFromFlags());
   if (options.fetches.empty() && options.targets.empty()) {
     return absl::InvalidArgumentError("nothing to run: give at least one --fetch or --target");
   }
@@ -257,6 +258,7 @@ absl::StatusOr<std::string> RunGraphFile(const RunCommandOptions& options) {
   }
   SessionOptions session_options;
   session_options.optimization = options.optimization;
+  session_options.device = options.device;
   ASSIGN_OR_RETURN(std::unique_ptr<Session> session, Session::Create(*graph, session_options));
   if (!options.restore_path.empty()) {
     absl::Status restored = session->RestoreCheckpoint(options.restore_path);

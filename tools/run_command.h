@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "passes/pipeline.h"
+#include "runtime/session.h"
 
 namespace sluice {
 
@@ -37,6 +38,7 @@ struct RunCommandOptions {
   std::string restore_path;
   // --optimize and --disable-pass.
   OptimizationOptions optimization;
+  DevicePolicy device = DevicePolicy::kAuto;
 };
 
 // Builds the options from the positional arguments and the flag values; every

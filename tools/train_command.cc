@@ -47,7 +47,7 @@ const std::vector<absl::string_view>& TrainFlagNames() {
   static const auto* names = new std::vector<absl::string_view>{
       "train-op", "loss", "accuracy", "data",       "epochs", "batch",
       "inputs",   "labels", "checkpoint", "restore", "logdir", "seed",
-      "optimize", "disable-pass"};
+      "optimize", "disable-pass", "device"};
   return *names;
 }
 
@@ -76,6 +76,7 @@ absl::StatusOr<TrainCommandOptions> TrainOptionsFromCommandLine(
   t.restore_path = absl::GetFlag(FLAGS_restore);
   t.logdir = absl::GetFlag(FLAGS_logdir);
   ASSIGN_OR_RETURN(t.session_options.optimization, OptimizationFromFlags());
+  ASSIGN_OR_RETURN(t.session_options.device, DevicePolicyFromFlags());
   for (const auto& [flag, value] : {std::pair<const char*, const std::string*>{"train-op", &t.train_op},
                                     {"loss", &t.loss},
                                     {"data", &options.data_spec}}) {

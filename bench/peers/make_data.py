@@ -40,8 +40,9 @@ def labels(rng, n):
     return rng.integers(0, 10, size=(n,), dtype=np.int32)
 
 
-def generate():
-    """Yields (name, array) in the fixed draw order."""
+def generate(matmul4096=False):
+    """Yields (name, array) in the fixed draw order; the 4096 matrices (the
+    GPU rows' matmul4096, 128 MiB) last and only when asked for."""
     rng = np.random.default_rng(0)
     yield "chain_x", inputs(rng, (16,))
 
@@ -70,13 +71,19 @@ def generate():
     yield "mm_a2048", inputs(rng, (2048, 2048))
     yield "mm_b2048", inputs(rng, (2048, 2048))
 
+    if matmul4096:
+        yield "mm_a4096", inputs(rng, (4096, 4096))
+        yield "mm_b4096", inputs(rng, (4096, 4096))
+
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True, help="directory to write the .npy files to")
+    parser.add_argument("--matmul4096", action="store_true",
+                        help="also write mm_a4096 and mm_b4096 (the GPU rows' matmul4096)")
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
-    for name, array in generate():
+    for name, array in generate(args.matmul4096):
         # Explicit little-endian dtypes so the files read the same everywhere.
         array = array.astype(array.dtype.newbyteorder("<"), copy=False)
         np.save(os.path.join(args.out, name + ".npy"), np.ascontiguousarray(array))

@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
-"""PyTorch peer worker: systems `torch` (eager) and `torch_compile`.
+"""PyTorch peer worker: systems `torch` (eager) and `torch_compile` on the
+CPU, and `torch_cuda` (eager on the GPU).
 
 Protocol and timing live in worker_common; this file only builds each
 workload. Models come from torch_models (shared with the ONNX Runtime
 worker). Inference runs under torch.inference_mode. Training uses
-torch.optim.Adam / SGD(momentum=0.9); eager takes their fused CPU kernels.
+torch.optim.Adam / SGD(momentum=0.9); eager (CPU and CUDA) takes their fused
+kernels.
 
 torch_compile compiles the inference module, and for training the whole
 step function (zero_grad, forward, loss, backward, optimizer step) with the
@@ -13,6 +15,13 @@ backward(), compiles forward+loss together with its AOT-generated backward,
 and traces the optimizer's step into a graph of its own. That last part
 needs the plain optimizer implementation: Dynamo refuses to trace into the
 fused one and would leave the update eager.
+
+torch_cuda is eager on device "cuda" with TF32 off (matmul and cuDNN), as
+Sluice computes in plain f32. As Sluice's feeds and fetches, a run starts
+from the inputs on the host and copies them over, and an inference run
+brings its output back; the matmul rows keep operands and product on the
+device (as cuBLAS called directly). Every run ends with
+torch.cuda.synchronize(), so its time is the GPU's work, not its queueing.
 """
 
 import os
@@ -22,15 +31,17 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import worker_common as wc  # noqa: E402
 
-SYSTEMS = ("torch", "torch_compile")
+SYSTEMS = ("torch", "torch_compile", "torch_cuda")
 
 torch = None
 F = None
 tm = None
+# Where the system's tensors live: "cpu" or "cuda".
+DEVICE = "cpu"
 
 
 def prepare(system, threads):
-    global torch, F, tm
+    global torch, F, tm, DEVICE
     # Inductor compiles in a pool of worker processes that start in the
     # background and outlive the compile; on a small machine they would
     # steal cores from whichever system is being timed. Compiling in this
@@ -42,9 +53,33 @@ def prepare(system, threads):
     torch, F, tm = _torch, _F, _tm
     torch.set_num_threads(threads)
     torch.set_num_interop_threads(1)
+    if system == "torch_cuda":
+        DEVICE = "cuda"
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+
+
+def describe(system):
+    """The system's device and, when it cannot run here, why."""
+    if system != "torch_cuda":
+        return "cpu", None
+    if not torch.cuda.is_available():
+        built = torch.version.cuda
+        return "cuda", ("torch.cuda.is_available() is False" +
+                        (f" (torch built for CUDA {built})" if built else
+                         " (this torch build has no CUDA)"))
+    return "cuda", None
+
+
+def _synchronize():
+    if DEVICE == "cuda":
+        torch.cuda.synchronize()
 
 
 def version():
+    if DEVICE == "cuda" and torch.cuda.is_available():
+        return (f"torch {torch.__version__} on CUDA {torch.version.cuda}, "
+                f"{torch.cuda.get_device_name(0)}")
     return f"torch {torch.__version__}"
 
 
@@ -66,19 +101,38 @@ def _first_call_or_skip(fn, *args):
 
 def _build_inference(system, workload, d):
     model, np_inputs = tm.inference_model(workload, d)
-    model.eval()
-    inputs = tuple(torch.from_numpy(x) for x in np_inputs)
+    model.eval().to(DEVICE)
+    host_inputs = tuple(torch.from_numpy(x) for x in np_inputs)
     fn = model
     with torch.inference_mode():
         if system == "torch_compile":
             fn = _compile(model)
-            _first_call_or_skip(fn, *inputs)
+            _first_call_or_skip(fn, *host_inputs)
 
-    def run():
-        with torch.inference_mode():
-            return fn(*inputs)
+    if DEVICE == "cpu":
+        def run():
+            with torch.inference_mode():
+                return fn(*host_inputs)
 
-    return wc.Built(run=run, output=lambda: run().numpy())
+        return wc.Built(run=run, output=lambda: run().numpy())
+
+    if workload.startswith("matmul"):
+        # Operands and product stay on the device.
+        device_inputs = tuple(x.to(DEVICE) for x in host_inputs)
+
+        def run():
+            with torch.inference_mode():
+                out = fn(*device_inputs)
+            _synchronize()
+            return out
+    else:
+        def run():
+            with torch.inference_mode():
+                out = fn(*(x.to(DEVICE) for x in host_inputs)).cpu()
+            _synchronize()
+            return out
+
+    return wc.Built(run=run, output=lambda: run().cpu().numpy())
 
 
 def _train_step(system, model, optimizer):
@@ -94,7 +148,8 @@ def _train_step(system, model, optimizer):
 
 def _optimizer(system, workload, model):
     params = model.parameters()
-    fused = system == "torch"
+    # Eager takes the fused kernels (CPU and CUDA); Dynamo needs the plain ones.
+    fused = system != "torch_compile"
     if workload.startswith("cnn"):
         return torch.optim.SGD(params, lr=0.01, momentum=0.9, nesterov=False, fused=fused)
     return torch.optim.Adam(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, fused=fused)
@@ -102,7 +157,7 @@ def _optimizer(system, workload, model):
 
 def _build_training(system, workload, d):
     model = tm.Cnn(d) if workload.startswith("cnn") else tm.Mlp(d)
-    model.train()
+    model.train().to(DEVICE)
     step = _train_step(system, model, _optimizer(system, workload, model))
 
     if workload == "mlp_epoch":
@@ -112,11 +167,17 @@ def _build_training(system, workload, d):
         def fed_step(x, y):
             # Each batch arrives as numpy from the shuffled gather; wrapping
             # it is zero-copy, the labels need int64 for cross_entropy.
-            return step(torch.from_numpy(x), torch.from_numpy(y).long())
+            return step(torch.from_numpy(x).to(DEVICE), torch.from_numpy(y).to(DEVICE).long())
 
         if system == "torch_compile":
             _first_call_or_skip(fed_step, images[:wc.EPOCH_BATCH], labels[:wc.EPOCH_BATCH])
-        return wc.Built(run=lambda: driver.run(fed_step))
+
+        def run_epoch():
+            result = driver.run(fed_step)
+            _synchronize()
+            return result
+
+        return wc.Built(run=run_epoch)
 
     prefix = workload.split("_")[0]
     batch = workload.rsplit("_", 1)[1]
@@ -124,7 +185,16 @@ def _build_training(system, workload, d):
     y = torch.from_numpy(d[f"{prefix}_y_{batch}"]).long()
     if system == "torch_compile":
         _first_call_or_skip(step, x, y)
-    return wc.Built(run=lambda: step(x, y))
+    if DEVICE == "cpu":
+        return wc.Built(run=lambda: step(x, y))
+
+    def run_step():
+        # From the host, as Sluice's feeds.
+        loss = step(x.to(DEVICE), y.to(DEVICE))
+        _synchronize()
+        return loss
+
+    return wc.Built(run=run_step)
 
 
 def build(system, workload, d, threads):
@@ -134,4 +204,4 @@ def build(system, workload, d, threads):
 
 
 if __name__ == "__main__":
-    wc.serve(SYSTEMS, prepare, version, build)
+    wc.serve(SYSTEMS, prepare, version, build, describe)

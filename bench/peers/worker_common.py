@@ -5,7 +5,9 @@ data files and the Fashion-MNIST epoch driver.
 A worker module supplies a `prepare(system, threads)` hook (set environment
 variables and import its framework: it runs after stdout is taken over, so
 import-time chatter cannot corrupt answers), a `version()` string and a
-`build(system, workload, data, threads)` that returns a `Built`.
+`build(system, workload, data, threads)` that returns a `Built`; a worker
+with GPU systems also supplies `describe(system)`, which returns the
+system's device ("cpu" or "cuda") and, when it cannot run here, why.
 """
 
 import argparse
@@ -23,7 +25,7 @@ from typing import Callable, Optional
 import numpy as np
 
 INFERENCE = ("one_op", "chain1000", "mlp_infer_b1", "mlp_infer_b128",
-             "cnn_infer_b1", "cnn_infer_b64", "matmul1024", "matmul2048")
+             "cnn_infer_b1", "cnn_infer_b64", "matmul1024", "matmul2048", "matmul4096")
 TRAINING = ("mlp_train_b128", "cnn_train_b64", "mlp_epoch")
 WORKLOADS = INFERENCE + TRAINING
 
@@ -50,7 +52,8 @@ class Skip(Exception):
 @dataclass
 class Built:
     """A set-up workload. `run` performs one complete run (blocking until
-    the result exists on the host); `output`, for forward-only workloads,
+    the result exists: on the host, or for a GPU system's matmul rows in
+    device memory after synchronising the device); `output`, for forward-only workloads,
     returns the result of one run on the data inputs."""
     run: Callable[[], object]
     output: Optional[Callable[[], np.ndarray]] = None
@@ -168,7 +171,11 @@ def _error(exc):
     return {"ok": False, "error": f"{type(exc).__name__}: {exc}".strip()}
 
 
-def serve(systems, prepare, version, build):
+def _cpu_only(system):
+    return "cpu", None
+
+
+def serve(systems, prepare, version, build, describe=_cpu_only):
     parser = argparse.ArgumentParser()
     parser.add_argument("--system", required=True, choices=systems)
     parser.add_argument("--threads", type=int, required=True)
@@ -188,8 +195,15 @@ def serve(systems, prepare, version, build):
         if cmd == "quit":
             break
         try:
+            device, unavailable = describe(args.system)
             if cmd == "info":
-                answer = {"ok": True, "system": args.system, "version": version()}
+                answer = {"ok": True, "system": args.system, "version": version(),
+                          "device": device, "available": unavailable is None}
+                if unavailable is not None:
+                    answer["reason"] = unavailable
+            elif cmd == "setup" and len(words) == 3 and unavailable is not None:
+                answer = {"ok": False,
+                          "error": f"UNAVAILABLE: {args.system} cannot run here: {unavailable}"}
             elif cmd == "setup" and len(words) == 3:
                 answer = _setup(args, data, build, built, words[1], words[2])
             elif cmd == "time" and len(words) == 3:
