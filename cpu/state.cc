@@ -1,5 +1,6 @@
 // Kernels of the state family: constants, variables, assignments, plumbing.
 #include <cstring>
+#include <mutex>
 
 #include "absl/strings/str_cat.h"
 #include "cpu/cpu_kernels.h"
@@ -102,7 +103,7 @@ class AssignKernel final : public OpKernel {
   absl::Status Compute(const KernelContext& ctx) override {
     const Tensor& value = ctx.input(1);
     if (use_locking_) {
-      absl::MutexLock lock(&slot_->update_mutex());
+      std::lock_guard<std::mutex> lock(slot_->update_mutex());
       return Update(ctx, value);
     }
     return Update(ctx, value);

@@ -11,6 +11,7 @@
 #include <array>
 #include <cmath>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #if defined(__AVX512F__) || defined(__AVX__)
@@ -18,7 +19,6 @@
 #endif
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "cpu/cpu_kernels.h"
 #include "cpu/parallel.h"
 #include "graph/status_macros.h"
@@ -78,20 +78,20 @@ T ScalarInput(const KernelContext& ctx, int i) {
 // two apply ops sharing a variable can never deadlock.
 class UpdateLocks {
  public:
-  UpdateLocks(const std::vector<absl::Mutex*>& mutexes, bool enabled)
+  UpdateLocks(const std::vector<std::mutex*>& mutexes, bool enabled)
       : mutexes_(enabled ? &mutexes : nullptr) {
     if (mutexes_ == nullptr) return;
-    for (absl::Mutex* mu : *mutexes_) mu->Lock();
+    for (std::mutex* mu : *mutexes_) mu->lock();
   }
   ~UpdateLocks() {
     if (mutexes_ == nullptr) return;
-    for (auto it = mutexes_->rbegin(); it != mutexes_->rend(); ++it) (*it)->Unlock();
+    for (auto it = mutexes_->rbegin(); it != mutexes_->rend(); ++it) (*it)->unlock();
   }
   UpdateLocks(const UpdateLocks&) = delete;
   UpdateLocks& operator=(const UpdateLocks&) = delete;
 
  private:
-  const std::vector<absl::Mutex*>* const mutexes_;
+  const std::vector<std::mutex*>* const mutexes_;
 };
 
 // What every apply kernel shares: the slots of its variable (ref input 0) and
@@ -140,7 +140,7 @@ class ApplyKernel : public OpKernel {
 
  private:
   const std::vector<VariableSlot*> refs_;
-  std::vector<absl::Mutex*> mutexes_;
+  std::vector<std::mutex*> mutexes_;
   const int grad_input_;
   const bool use_locking_;
 };

@@ -8,11 +8,11 @@
 #include <algorithm>
 #include <array>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "cuda/cuda_kernel_util.h"
 #include "cuda/cuda_kernels.h"
 #include "cuda/cuda_status.h"
@@ -48,20 +48,20 @@ absl::StatusOr<TrainingType> TrainingTypeOf(DType dtype) {
 // in the order the locks were taken.
 class UpdateLocks {
  public:
-  UpdateLocks(const std::vector<absl::Mutex*>& mutexes, bool enabled)
+  UpdateLocks(const std::vector<std::mutex*>& mutexes, bool enabled)
       : mutexes_(enabled ? &mutexes : nullptr) {
     if (mutexes_ == nullptr) return;
-    for (absl::Mutex* mu : *mutexes_) mu->Lock();
+    for (std::mutex* mu : *mutexes_) mu->lock();
   }
   ~UpdateLocks() {
     if (mutexes_ == nullptr) return;
-    for (auto it = mutexes_->rbegin(); it != mutexes_->rend(); ++it) (*it)->Unlock();
+    for (auto it = mutexes_->rbegin(); it != mutexes_->rend(); ++it) (*it)->unlock();
   }
   UpdateLocks(const UpdateLocks&) = delete;
   UpdateLocks& operator=(const UpdateLocks&) = delete;
 
  private:
-  const std::vector<absl::Mutex*>* const mutexes_;
+  const std::vector<std::mutex*>* const mutexes_;
 };
 
 // What every apply kernel shares: the slots of its variable (input 0) and
@@ -121,7 +121,7 @@ class ApplyKernel : public OpKernel {
   CudaContext* const context_;
   const TrainingType type_;
   const std::vector<VariableSlot*> refs_;
-  std::vector<absl::Mutex*> mutexes_;
+  std::vector<std::mutex*> mutexes_;
   const int grad_input_;
   const bool use_locking_;
 };

@@ -16,6 +16,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -531,6 +532,42 @@ std::string NodePrefix(const proto::NodeDef& n) {
   return absl::StrCat("node '", n.name(), "' (", n.op(), "): ");
 }
 
+// Whether `s` is well-formed UTF-8 (RFC 3629: no overlong forms, no
+// surrogates, nothing above U+10FFFF). Names and devices are protobuf string
+// fields, which a binary .pb must hold as UTF-8: accepting anything else from
+// a .pbtxt (escapes like "\377") or a hand-built GraphDef would load a graph
+// whose saved .pb no longer loads.
+bool IsValidUtf8(absl::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    int extra;
+    uint32_t min;
+    uint32_t code;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if ((c & 0xe0) == 0xc0) {
+      extra = 1, min = 0x80, code = c & 0x1f;
+    } else if ((c & 0xf0) == 0xe0) {
+      extra = 2, min = 0x800, code = c & 0x0f;
+    } else if ((c & 0xf8) == 0xf0) {
+      extra = 3, min = 0x10000, code = c & 0x07;
+    } else {
+      return false;
+    }
+    if (s.size() - i <= static_cast<size_t>(extra)) return false;
+    for (int k = 1; k <= extra; ++k) {
+      const auto b = static_cast<unsigned char>(s[i + k]);
+      if ((b & 0xc0) != 0x80) return false;
+      code = (code << 6) | (b & 0x3f);
+    }
+    if (code < min || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) return false;
+    i += extra + 1;
+  }
+  return true;
+}
+
 absl::Status NodeError(const proto::NodeDef& n, absl::string_view message) {
   return absl::InvalidArgumentError(absl::StrCat(NodePrefix(n), message));
 }
@@ -673,6 +710,13 @@ absl::StatusOr<std::unique_ptr<Graph>> FromGraphDef(const proto::GraphDef& def) 
     if (n.name().empty()) {
       return absl::InvalidArgumentError(
           absl::StrCat("node ", i, " of the file (op ", n.op(), ") has no name"));
+    }
+    const bool bad_name = !IsValidUtf8(n.name());
+    if (bad_name || !IsValidUtf8(n.device())) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "node ", i, " of the file has a ", bad_name ? "name" : "device",
+          " that is not valid UTF-8: \"", absl::CEscape(bad_name ? n.name() : n.device()),
+          "\""));
     }
     auto [it, added] = index.emplace(n.name(), i);
     if (!added) {

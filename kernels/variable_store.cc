@@ -34,7 +34,7 @@ void VariableSlot::Set(Tensor value) {
 
 absl::StatusOr<VariableSlot*> VariableStore::GetOrCreate(absl::string_view name, DType dtype,
                                                          const Shape& shape) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   auto it = slots_.find(name);
   if (it != slots_.end()) {
     VariableSlot* slot = it->second.get();
@@ -53,13 +53,13 @@ absl::StatusOr<VariableSlot*> VariableStore::GetOrCreate(absl::string_view name,
 }
 
 VariableSlot* VariableStore::Find(absl::string_view name) const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   auto it = slots_.find(name);
   return it == slots_.end() ? nullptr : it->second.get();
 }
 
 std::vector<VariableSlot*> VariableStore::List() const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   std::vector<VariableSlot*> out;
   for (const auto& [name, slot] : slots_) out.push_back(slot.get());
   std::sort(out.begin(), out.end(),

@@ -11,7 +11,6 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "graph/tensor.h"
 
 namespace sluice {
@@ -54,16 +53,17 @@ class VariableSlot {
   // Updates follow TF1: without `use_locking` concurrent updates may
   // interleave; with it they hold the slot's update lock.
   Tensor& mutable_value_unlocked() { return value_; }
-  absl::Mutex& update_mutex() { return update_mu_; }
+  std::mutex& update_mutex() { return update_mu_; }
 
  private:
   const std::string name_;
   const DType dtype_;
   const Shape shape_;
-  // Read on every run: a standard lock, without the deadlock bookkeeping of
-  // Debian's debug-mode Abseil.
-  mutable std::shared_mutex mu_;
-  absl::Mutex update_mu_;
+  // Standard locks: read on every run, where the deadlock bookkeeping of
+  // Debian's debug-mode Abseil costs, and seen by ThreadSanitizer
+  // (docs/build.md).
+  mutable std::shared_mutex mu_;  // guards value_ against Set()
+  std::mutex update_mu_;          // held by in-place updates with use_locking
   Tensor value_;
   std::atomic<bool> initialized_{false};
   std::atomic<DeviceContext*> device_{nullptr};
@@ -82,8 +82,8 @@ class VariableStore {
   std::vector<VariableSlot*> List() const;
 
  private:
-  mutable absl::Mutex mu_;
-  absl::flat_hash_map<std::string, std::unique_ptr<VariableSlot>> slots_ ABSL_GUARDED_BY(mu_);
+  mutable std::mutex mu_;  // guards slots_ (the map; slots lock themselves)
+  absl::flat_hash_map<std::string, std::unique_ptr<VariableSlot>> slots_;
 };
 
 }  // namespace sluice

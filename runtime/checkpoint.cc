@@ -11,6 +11,7 @@
 #include <bit>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <limits>
 #include <utility>
 #include <vector>
@@ -414,6 +415,21 @@ struct PendingRestore {
 };
 
 }  // namespace
+
+absl::Status CheckCheckpointDestination(const std::string& path) {
+  if (path.empty()) return absl::InvalidArgumentError("checkpoint path is empty");
+  const auto [dir, base] = SplitPath(path);
+  if (base.empty() || base == "." || base == ".." || std::filesystem::is_directory(path)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("checkpoint path '", path, "' names a directory, not a file"));
+  }
+  if (access(dir.c_str(), W_OK | X_OK) != 0) {
+    return ErrnoStatus(errno,
+                       absl::StrCat("cannot write checkpoint '", path, "': directory '", dir, "'"),
+                       absl::StatusCode::kFailedPrecondition);
+  }
+  return absl::OkStatus();
+}
 
 absl::Status SaveCheckpoint(const VariableStore& store, const std::string& path,
                             const Graph* graph) {

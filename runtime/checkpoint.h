@@ -57,6 +57,11 @@ absl::Status SaveCheckpoint(const VariableStore& store, const std::string& path,
 // No Run may overlap the restore.
 absl::Status RestoreCheckpoint(const std::string& path, const Graph& graph, VariableStore& store);
 
+// Whether a checkpoint could be saved at `path` now: its directory exists
+// and is writable, and `path` is not a directory. The error is the one a
+// save would fail with, so trainers can report it before any work.
+absl::Status CheckCheckpointDestination(const std::string& path);
+
 // The tensors of the checkpoint at `path` (name, dtype, shape) in file order,
 // after checking the header as RestoreCheckpoint does; data is not read.
 absl::StatusOr<std::vector<CheckpointEntry>> ListCheckpoint(const std::string& path);

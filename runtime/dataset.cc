@@ -2,14 +2,15 @@
 
 #include <algorithm>
 #include <cmath>
+#include <condition_variable>
 #include <cstring>
 #include <deque>
 #include <limits>
 #include <map>
+#include <mutex>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "graph/status_macros.h"
 
 namespace sluice {
@@ -52,13 +53,13 @@ using NodePtr = std::shared_ptr<const Node>;
 class IterationContext {
  public:
   int64_t StartPass(const Node* shuffle) {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     return passes_[shuffle]++;
   }
 
  private:
-  absl::Mutex mu_;
-  std::map<const Node*, int64_t> passes_ ABSL_GUARDED_BY(mu_);
+  std::mutex mu_;  // guards passes_
+  std::map<const Node*, int64_t> passes_;
 };
 using ContextPtr = std::shared_ptr<IterationContext>;
 
@@ -469,51 +470,56 @@ class PrefetchIterator : public DatasetIterator {
   }
   ~PrefetchIterator() override {
     {
-      absl::MutexLock lock(&mu_);
+      std::lock_guard<std::mutex> lock(mu_);
       cancelled_ = true;
     }
+    changed_.notify_all();
     thread_.join();
   }
   Item Next() override {
     if (last_.has_value()) return *last_;
-    absl::MutexLock lock(&mu_);
-    mu_.Await(absl::Condition(&HasItem, this));
-    Item item = std::move(queue_.front());
-    queue_.pop_front();
+    Item item;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      changed_.wait(lock, [this] { return !queue_.empty(); });
+      item = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    changed_.notify_all();  // there is room again
     // The end and errors are final: later calls give them again.
     if (!item.ok() || !item->has_value()) last_ = item;
     return item;
   }
 
  private:
-  static bool HasItem(PrefetchIterator* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mu_) {
-    return !self->queue_.empty();
-  }
-  static bool HasRoomOrCancelled(PrefetchIterator* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mu_) {
-    return self->cancelled_ || self->queue_.size() < self->capacity_;
-  }
-
   void Produce() {
     while (true) {
       {
-        absl::MutexLock lock(&mu_);
-        mu_.Await(absl::Condition(&HasRoomOrCancelled, this));
+        std::unique_lock<std::mutex> lock(mu_);
+        changed_.wait(lock, [this] { return cancelled_ || queue_.size() < capacity_; });
         if (cancelled_) return;
       }
       // Produced outside the lock, so the consumer can take what is queued.
       Item item = input_->Next();
       const bool final = !item.ok() || !item->has_value();
-      absl::MutexLock lock(&mu_);
-      queue_.push_back(std::move(item));
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        queue_.push_back(std::move(item));
+      }
+      changed_.notify_all();  // there is an item
       if (final) return;
     }
   }
 
   std::unique_ptr<DatasetIterator> input_;  // used by the producer thread only
   const size_t capacity_;
-  absl::Mutex mu_;
-  std::deque<Item> queue_ ABSL_GUARDED_BY(mu_);
-  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+  // Standard primitives, which ThreadSanitizer sees (docs/build.md).
+  std::mutex mu_;  // guards queue_ and cancelled_
+  // Signalled when an item is queued or taken, or on cancellation; the
+  // producer and the consumer each wait on it for their own condition.
+  std::condition_variable changed_;
+  std::deque<Item> queue_;
+  bool cancelled_ = false;
   std::optional<Item> last_;  // consumer side only
   std::thread thread_;
 };

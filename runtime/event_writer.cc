@@ -107,7 +107,7 @@ absl::StatusOr<std::unique_ptr<EventWriter>> EventWriter::Create(const std::stri
   proto::Event version;
   version.set_wall_time(WallTimeSeconds());
   version.set_file_version(kFileVersion);
-  absl::MutexLock lock(&writer->mu_);
+  std::lock_guard<std::mutex> lock(writer->mu_);
   RETURN_IF_ERROR(writer->AppendRecord(version.SerializeAsString()));
   // Written at once, so even a run that dies early leaves a valid file.
   RETURN_IF_ERROR(writer->FlushLocked());
@@ -125,7 +125,7 @@ absl::Status EventWriter::AddScalar(absl::string_view tag, int64_t step, double 
   proto::Summary::Value* v = event.mutable_summary()->add_value();
   v->set_tag(std::string(tag));
   v->set_simple_value(static_cast<float>(value));
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   RETURN_IF_ERROR(AppendRecord(event.SerializeAsString()));
   if (buffer_.size() >= kFlushThreshold) return FlushLocked();
   return absl::OkStatus();
@@ -140,7 +140,7 @@ absl::Status EventWriter::AppendRecord(absl::string_view record) {
 }
 
 absl::Status EventWriter::Flush() {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   return FlushLocked();
 }
 
@@ -156,7 +156,7 @@ absl::Status EventWriter::FlushLocked() {
 }
 
 absl::Status EventWriter::Close() {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   if (fd_ < 0) {
     return absl::FailedPreconditionError(absl::StrCat("event file '", path_, "' is closed"));
   }

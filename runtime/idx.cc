@@ -71,21 +71,31 @@ absl::StatusOr<Tensor> ParseIdx(absl::string_view bytes, absl::string_view sourc
   }
   Shape shape;
   for (int i = 0; i < rank; ++i) shape.AddDim(ReadBigEndian32(p + kIdxHeaderSize + 4 * i));
+  // The data length is checked before allocating, so that a few bytes of
+  // header cannot make the reader reserve all the memory they declare.
+  const size_t have = bytes.size() - data_start;
+  const auto elements = shape.CheckedNumElements();
+  const uint64_t file_size = type->file_size;
+  if (elements.ok() &&
+      static_cast<uint64_t>(*elements) <= std::numeric_limits<uint64_t>::max() / file_size) {
+    const uint64_t want = static_cast<uint64_t>(*elements) * file_size;
+    if (have != want) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          source, ": the IDX header declares ", shape.ToString(), " elements of type 0x",
+          absl::Hex(type->code, absl::kZeroPad2), " (", want,
+          " bytes of data) but the file holds ", have,
+          have < want ? " (truncated)" : " (trailing bytes)"));
+    }
+  }
   auto tensor = Tensor::Allocate(type->dtype, shape, max_bytes);
   if (!tensor.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat(source, ": IDX dims ", shape.ToString(), ": ", tensor.status().message()));
   }
   const int64_t count = tensor->num_elements();
-  // count * file_size cannot overflow: Allocate bounded count * 4 or more.
+  // Allocate bounded count * 4 or more, so this cannot overflow; it equals
+  // `have` (checked above).
   const size_t want = static_cast<size_t>(count) * type->file_size;
-  const size_t have = bytes.size() - data_start;
-  if (have != want) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        source, ": the IDX header declares ", shape.ToString(), " elements of type 0x",
-        absl::Hex(type->code, absl::kZeroPad2), " (", want, " bytes of data) but the file holds ",
-        have, have < want ? " (truncated)" : " (trailing bytes)"));
-  }
   const unsigned char* data = p + data_start;
   if (type->code == 0x0B) {
     int32_t* out = tensor->data<int32_t>();

@@ -4,8 +4,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include "absl/strings/ascii.h"
@@ -132,15 +134,24 @@ absl::StatusOr<Tensor> ParseNpy(absl::string_view bytes, absl::string_view sourc
     }
     shape.AddDim(dim);
   }
+  // The data length is checked before allocating, so that a few bytes of
+  // header cannot make the reader reserve all the memory they declare.
+  const size_t data_start = header_start + header_len;
+  const size_t have = bytes.size() - data_start;
+  const auto elements = shape.CheckedNumElements();
+  const uint64_t element_size = DTypeSize(dtype);
+  if (elements.ok() &&
+      static_cast<uint64_t>(*elements) <= std::numeric_limits<uint64_t>::max() / element_size) {
+    const uint64_t declared = static_cast<uint64_t>(*elements) * element_size;
+    if (declared != have) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          source, ": the header declares ", DTypeName(dtype), shape.ToString(), " (", declared,
+          " bytes of data) but the file holds ", have));
+    }
+  }
   auto tensor = Tensor::Allocate(dtype, shape, max_bytes);
   if (!tensor.ok()) return absl::InvalidArgumentError(absl::StrCat(source, ": ", tensor.status().message()));
-  const size_t data_start = header_start + header_len;
   const size_t want = tensor->num_bytes();
-  if (bytes.size() - data_start != want) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        source, ": the header declares ", DTypeName(dtype), shape.ToString(), " (", want,
-        " bytes of data) but the file holds ", bytes.size() - data_start));
-  }
   std::memcpy(tensor->raw_data(), bytes.data() + data_start, want);
   if (order == '>' && DTypeSize(dtype) > 1) {
     ByteSwap(tensor->raw_data(), tensor->num_elements(), DTypeSize(dtype));

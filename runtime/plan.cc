@@ -1,14 +1,18 @@
 #include "runtime/plan.h"
 
+#include <unistd.h>
+
 #include <chrono>
+#include <condition_variable>
+#include <limits>
 #include <cstdlib>
+#include <mutex>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "graph/status_macros.h"
-#include "absl/synchronization/notification.h"
 #include "kernels/device_context.h"
 #include "kernels/evaluate.h"
 #include "kernels/variable_store.h"
@@ -83,7 +87,53 @@ std::vector<Tensor> EvaluateSmallNode(const Node& node, const CompileEnv& env) {
   return *std::move(outputs);
 }
 
+// The limit a plan's arenas must fit: `limit`, or physical memory for 0.
+int64_t EffectiveMemoryLimit(int64_t limit) {
+  if (limit > 0) return limit;
+  const long pages = sysconf(_SC_PHYS_PAGES);
+  const long page_size = sysconf(_SC_PAGE_SIZE);
+  if (pages <= 0 || page_size <= 0) return std::numeric_limits<int64_t>::max();
+  return static_cast<int64_t>(pages) * page_size;
+}
+
+// "a (1234 bytes), b (56 bytes)": the largest of `sizes` (bytes, name).
+std::string LargestBuffers(std::vector<std::pair<int64_t, std::string>> sizes, size_t count) {
+  std::sort(sizes.begin(), sizes.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::string text;
+  for (size_t i = 0; i < sizes.size() && i < count; ++i) {
+    absl::StrAppend(&text, i == 0 ? "" : ", ", sizes[i].second, " (", sizes[i].first, " bytes)");
+  }
+  return text;
+}
+
 }  // namespace
+
+absl::Status Plan::CheckMemoryLimit(const Plan& plan, int64_t limit_option,
+                                   absl::Span<const std::string> slot_names) {
+  const int64_t limit = EffectiveMemoryLimit(limit_option);
+  std::vector<std::pair<int64_t, std::string>> sizes;
+  for (const MemoryPlan* memory : {&plan.memory_plan_, &plan.device_memory_plan_}) {
+    for (const PlannedBuffer& b : memory->buffers) {
+      sizes.emplace_back(b.size, b.names.empty() ? std::string("?") : b.names.front());
+    }
+  }
+  // Fetched results get buffers of their own on every run.
+  int64_t need = plan.memory_plan_.arena_bytes + plan.device_memory_plan_.arena_bytes;
+  for (int slot : plan.fresh_fetch_slots_) {
+    const Slot& s = plan.slots_[slot];
+    const int64_t bytes = s.shape.num_elements() * static_cast<int64_t>(DTypeSize(s.dtype));
+    sizes.emplace_back(bytes, slot_names[slot]);
+    need = bytes > std::numeric_limits<int64_t>::max() - need
+               ? std::numeric_limits<int64_t>::max()
+               : need + bytes;
+  }
+  if (need <= limit) return absl::OkStatus();
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "the plan needs ", need, " bytes of intermediate tensors and results, over the limit of ",
+      limit,
+      limit_option > 0 ? " (SessionOptions::memory_limit_bytes)" : " (the machine's memory)",
+      "; largest: ", LargestBuffers(std::move(sizes), 3)));
+}
 
 struct Plan::Frame {
   std::shared_ptr<void> arena;
@@ -274,10 +324,20 @@ absl::StatusOr<std::unique_ptr<Plan>> Plan::Compile(const Graph& graph, const Pl
     specialised_fetches = context.fetches;
     for (Node* n : g.nodes()) {
       for (int i = 0; i < n->num_outputs(); ++i) {
-        if (!n->output_shape(i).IsFullyDefined()) {
+        const Shape& shape = n->output_shape(i);
+        if (!shape.IsFullyDefined()) {
           return absl::InternalError(absl::StrCat("after the optimisation pipeline, output ", i,
                                                   " of ", n->DebugName(), " has shape ",
-                                                  n->output_shape(i).ToString()));
+                                                  shape.ToString()));
+        }
+        // Sizes in bytes must be representable before anything is planned.
+        const absl::StatusOr<int64_t> elements = shape.CheckedNumElements();
+        const int64_t element_size = static_cast<int64_t>(DTypeSize(n->output_dtype(i)));
+        if (!elements.ok() || (element_size > 0 &&
+                               *elements > std::numeric_limits<int64_t>::max() / element_size)) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              n->DebugName(), ": output ", i, " of shape ", shape.ToString(),
+              " has more elements than can be addressed"));
         }
       }
     }
@@ -395,6 +455,7 @@ absl::StatusOr<std::unique_ptr<Plan>> Plan::Compile(const Graph& graph, const Pl
       plan->fresh_fetch_slots_.push_back(slot);
     }
   }
+  RETURN_IF_ERROR(CheckMemoryLimit(*plan, env.options->memory_limit_bytes, slot_names));
   // One frame up front, so the first execution allocates nothing more.
   ASSIGN_OR_RETURN(std::unique_ptr<Frame> frame, plan->NewFrame());
   std::lock_guard<std::mutex> lock(plan->frames_mu_);
@@ -491,9 +552,11 @@ struct Plan::ParallelRun {
   ThreadPool* pool;
   std::atomic<int> remaining;
   std::atomic<bool> failed{false};
-  absl::Mutex mu;
-  absl::Status status ABSL_GUARDED_BY(mu);
-  absl::Notification done;
+  // Standard primitives, which ThreadSanitizer sees (docs/build.md).
+  std::mutex mu;  // guards status and finished
+  absl::Status status;
+  bool finished = false;
+  std::condition_variable done;  // signalled once finished is set
 };
 
 // Runs `step`, then whatever it makes ready: the first such step on this
@@ -506,7 +569,7 @@ void Plan::RunFrom(ParallelRun* run, int step) {
     if (!run->failed.load(std::memory_order_relaxed)) {
       absl::Status status = s.kernel->Compute(run->frame->contexts[step]);
       if (!status.ok()) {
-        absl::MutexLock lock(&run->mu);
+        std::lock_guard<std::mutex> lock(run->mu);
         if (run->status.ok()) {
           run->status = absl::Status(status.code(),
                                      absl::StrCat(s.node->DebugName(), ": ", status.message()));
@@ -524,7 +587,13 @@ void Plan::RunFrom(ParallelRun* run, int step) {
         }
       }
     }
-    if (run->remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) run->done.Notify();
+    if (run->remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      // Signalled under the lock: once the waiter sees `finished` it
+      // destroys `run`, so nothing here may touch it after unlocking.
+      std::lock_guard<std::mutex> lock(run->mu);
+      run->finished = true;
+      run->done.notify_one();
+    }
     step = next;
   }
 }
@@ -542,8 +611,8 @@ absl::Status Plan::RunParallel(Frame& frame, ThreadPool& pool) const {
     pool.Schedule([&run, root] { RunFrom(&run, root); });
   }
   RunFrom(&run, roots[0]);
-  run.done.WaitForNotification();
-  absl::MutexLock lock(&run.mu);
+  std::unique_lock<std::mutex> lock(run.mu);
+  run.done.wait(lock, [&run] { return run.finished; });
   return run.status;
 }
 

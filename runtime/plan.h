@@ -130,6 +130,10 @@ class Plan {
   friend absl::StatusOr<std::unique_ptr<Plan>> CompilePlanForInspection(
       const Graph& graph, const PlanRequest& request, const SessionOptions& options,
       std::function<void(const PassStats&, const Graph&)> pass_observer);
+  // ResourceExhausted naming the largest buffers when the arenas exceed
+  // SessionOptions::memory_limit_bytes.
+  static absl::Status CheckMemoryLimit(const Plan& plan, int64_t limit_option,
+                                       absl::Span<const std::string> slot_names);
   absl::StatusOr<std::unique_ptr<Frame>> NewFrame() const;
   absl::StatusOr<std::unique_ptr<Frame>> AcquireFrame() const;
   void ReleaseFrame(std::unique_ptr<Frame> frame) const;

@@ -45,6 +45,10 @@ struct SessionOptions {
   int plan_cache_capacity = 32;
   // Graph-level seed combined with each random op's seed and seed2.
   uint64_t seed = 87654321;
+  // The most bytes one plan's arena (host and device together) may take; a
+  // plan over it fails to compile with ResourceExhausted naming its largest
+  // buffers. 0: the machine's physical memory.
+  int64_t memory_limit_bytes = 0;
   // The graph optimisation pipeline run on every compiled plan.
   OptimizationOptions optimization;
 };

@@ -3,12 +3,12 @@
 #ifndef SLUICE_RUNTIME_THREAD_POOL_H_
 #define SLUICE_RUNTIME_THREAD_POOL_H_
 
+#include <condition_variable>
 #include <deque>
 #include <functional>
+#include <mutex>
 #include <thread>
 #include <vector>
-
-#include "absl/synchronization/mutex.h"
 
 namespace sluice {
 
@@ -27,9 +27,12 @@ class ThreadPool {
  private:
   void WorkerLoop();
 
-  absl::Mutex mu_;
-  std::deque<std::function<void()>> queue_ ABSL_GUARDED_BY(mu_);
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  // Standard primitives, which ThreadSanitizer sees (docs/build.md).
+  std::mutex mu_;  // guards queue_ and stopping_
+  // Signalled when a task is queued or the pool starts stopping.
+  std::condition_variable wake_;
+  std::deque<std::function<void()>> queue_;
+  bool stopping_ = false;
   std::vector<std::thread> workers_;
 };
 

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "graph/status_macros.h"
+#include "runtime/checkpoint.h"
 #include "runtime/dataset.h"
 
 namespace sluice {
@@ -249,6 +250,10 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const Graph& graph,
   }
   t->training_flag_ = flag;
 
+  if (!options.checkpoint_path.empty()) {
+    // Found now rather than after the first epoch's work.
+    RETURN_IF_ERROR(CheckCheckpointDestination(options.checkpoint_path));
+  }
   t->graph_ = graph.Clone();
   ASSIGN_OR_RETURN(t->session_, Session::Create(graph, options.session_options));
   if (!options.logdir.empty()) {

@@ -18,6 +18,7 @@ for arg in "$@"; do
 done
 
 build_dir=build
+runner=()
 case $sanitize in
   "") ;;
   address,undefined)
@@ -28,6 +29,20 @@ case $sanitize in
   thread)
     build_dir=build-tsan
     export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1${TSAN_OPTIONS:+:$TSAN_OPTIONS}"
+    # The sanitizer checks Sluice's own threads: concurrent Runs, the
+    # inter-op pool, the dataset prefetcher. Intra-op parallelism is
+    # libgomp's, which is not instrumented, so TSan cannot see its barriers
+    # and would report every OpenMP region. The tests therefore run on one
+    # CPU: Sluice sizes OpenMP teams by the CPUs it may use (and calls
+    # omp_set_num_threads with that), so every team has one thread and
+    # libgomp starts no workers, while oneDNN, asking omp_get_max_threads,
+    # plans for one thread too. (OMP_THREAD_LIMIT=1 also stops the workers,
+    # but oneDNN still splits its work for omp_get_max_threads threads and
+    # leaves the other threads' parts uncomputed.) Sluice's own threads are
+    # unaffected: TSan finds races by ordering, not by timing.
+    first_cpu=$(taskset -pc $$ | sed 's/.*: //; s/[-,].*//')
+    runner=(taskset -c "$first_cpu")
+    export OMP_NUM_THREADS=1
     ;;
   *)
     echo "test.sh: unknown --sanitize value '$sanitize' (expected address,undefined or thread)" >&2
@@ -43,4 +58,4 @@ scripts/setup.sh
 jobs=$(nproc)
 cmake --build "$build_dir" -j"$jobs"
 cd "$build_dir"
-ctest --output-on-failure -j"$jobs" "${ctest_args[@]}"
+"${runner[@]}" ctest --output-on-failure -j"$jobs" "${ctest_args[@]}"

@@ -2,7 +2,9 @@
 // restore error leaving the variables as they were.
 #include "runtime/checkpoint.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <filesystem>
@@ -455,6 +457,37 @@ TEST_CASE("Inconsistent headers are rejected with the tensor at fault") {
   WriteAll(path, CraftFile(bad, data));
   CheckError(victim.session->RestoreCheckpoint(path), code, {"'" + path + "'", fragment});
   victim.CheckUnchanged();
+}
+
+TEST_CASE("A tensor name that is not UTF-8 is an error, with nothing printed") {
+  // Found by fuzz/checkpoint_fuzzer: protobuf logged a line to stderr for
+  // each such header, on top of the returned error.
+  TempDir dir;
+  const std::string path = dir.Path("bad_name.ckpt");
+  proto::CheckpointHeader header;
+  header.set_format_version(1);
+  proto::CheckpointTensor* t = header.add_tensor();
+  t->set_name("w\xff");
+  t->set_dtype(proto::DT_FLOAT);
+  WriteAll(path, CraftFile(header, ""));
+
+  std::fflush(stderr);
+  const std::string captured_path = dir.Path("stderr.txt");
+  const int saved = ::dup(2);
+  const int fd = ::open(captured_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  REQUIRE(fd >= 0);
+  ::dup2(fd, 2);
+  ::close(fd);
+  auto entries = ListCheckpoint(path);
+  std::fflush(stderr);
+  ::dup2(saved, 2);
+  ::close(saved);
+
+  REQUIRE_FALSE(entries.ok());
+  CHECK(entries.status().code() == absl::StatusCode::kDataLoss);
+  CHECK(entries.status().message() ==
+        "checkpoint '" + path + "' is corrupt: the header message does not parse");
+  CHECK(ReadAll(captured_path).empty());
 }
 
 TEST_CASE("Saving needs a writable directory and initialised variables") {

@@ -31,25 +31,7 @@ absl::StatusOr<std::vector<Tensor>> RunCudaKernel(const std::string& op,
                                                   const AttrMap& attrs) {
   cuda::CudaContext& context = TestCudaContext();
   Graph graph;
-  NodeSpec spec;
-  spec.name = "node";
-  spec.op = op;
-  spec.attrs = attrs;
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    NodeSpec c;
-    c.name = absl::StrCat("input_", i);
-    c.op = "Const";
-    c.attrs = {{"value", inputs[i]}, {"dtype", inputs[i].dtype()}};
-    ASSIGN_OR_RETURN(Node * n, graph.AddNode(std::move(c)));
-    spec.inputs.emplace_back(n, 0);
-  }
-  ASSIGN_OR_RETURN(Node * node, graph.AddNode(std::move(spec)));
-  for (int i = 0; i < node->num_outputs(); ++i) {
-    if (!node->output_shape(i).IsFullyDefined()) {
-      return absl::InvalidArgumentError(absl::StrCat("output ", i, " of ", op, " has shape ",
-                                                     node->output_shape(i).ToString()));
-    }
-  }
+  ASSIGN_OR_RETURN(Node * node, AddSingleOpNode(graph, op, inputs, attrs));
   VariableStore variables;
   KernelInit init{*node, DeviceType::kCuda, &variables, 87654321, 1, &context};
   ASSIGN_OR_RETURN(std::unique_ptr<OpKernel> kernel, GlobalKernelRegistry().CreateKernel(init));

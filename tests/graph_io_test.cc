@@ -10,6 +10,7 @@
 #include <random>
 #include <set>
 
+#include "absl/strings/str_cat.h"
 #include "graph/ops/array.h"
 #include "graph/ops/math.h"
 #include "graph/ops/state.h"
@@ -579,6 +580,34 @@ TEST_CASE("Truncated and corrupted files are errors, never crashes") {
           "not a valid text GraphDef: line 1, column 24: Message type \"sluice.proto.NodeDef\" "
           "has no field named \"colour\".");
   }
+}
+
+TEST_CASE("Names and devices must be valid UTF-8, so every loaded graph saves and reloads") {
+  // Found by fuzz/graph_loader_fuzzer: a .pbtxt may spell any bytes with
+  // escapes, but a .pb holds these fields as UTF-8, so a graph that loaded
+  // with such a name saved to a .pb that no longer loaded.
+  const std::string bad_name =
+      "node { name: 'x\\377' op: 'Placeholder' attr { key: 'dtype' value { type: DT_FLOAT } } }";
+  CHECK(LoadError(bad_name) == "node 0 of the file has a name that is not valid UTF-8: \"x\\377\"");
+  CHECK_THAT(LoadError(std::string(kPlaceholder) +
+                       "node { name: 'y' op: 'Neg' input: 'x' device: '/cpu:\\300\\200'"
+                       " attr { key: 'T' value { type: DT_FLOAT } } }"),
+             Contains("node 1 of the file has a device that is not valid UTF-8: "
+                      "\"/cpu:\\300\\200\""));
+  // Surrogates and code points past U+10FFFF are not UTF-8 either; real
+  // multi-byte characters are.
+  for (const char* name : {"\\355\\240\\200", "\\364\\220\\200\\200", "x\\342\\202"}) {
+    INFO(name);
+    CHECK_THAT(LoadError(absl::StrCat("node { name: '", name, "' op: 'NoOp' }")),
+               Contains("has a name that is not valid UTF-8"));
+  }
+  auto g = FromText("node { name: 'caf\\303\\251/\\360\\237\\231\\202' op: 'NoOp' }");
+  REQUIRE(g.ok());
+  auto bytes = SerializeGraph(**g, GraphFileFormat::kBinary);
+  REQUIRE(bytes.ok());
+  auto again = ParseGraph(*bytes, GraphFileFormat::kBinary);
+  REQUIRE(again.ok());
+  CHECK((*again)->FindNode("caf\xc3\xa9/\xf0\x9f\x99\x82") != nullptr);
 }
 
 TEST_CASE("File errors name the path") {

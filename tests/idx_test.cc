@@ -261,6 +261,25 @@ TEST_CASE("IDX errors name the file and the problem") {
 }
 
 // The real Fashion-MNIST files, when the dataset package is installed.
+TEST_CASE("The data length is checked before the declared tensor is allocated") {
+  // Found by fuzz/idx_fuzzer: a 17-byte file declaring 2^31 i16 elements
+  // made the reader allocate 8 GiB before noticing the data was missing.
+  // With a 1 MiB limit the truncation is reported, not the size, because
+  // the check now comes first.
+  auto t = ParseIdx(Bytes({0, 0, 0x0B, 1, 0x80, 0, 0, 0, 1, 2, 3}), "huge.idx",
+                    /*max_bytes=*/int64_t{1} << 20);
+  REQUIRE_FALSE(t.ok());
+  CHECK(t.status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK(t.status().message() ==
+        "huge.idx: the IDX header declares [2147483648] elements of type 0x0b (4294967296 bytes "
+        "of data) but the file holds 3 (truncated)");
+  // A complete file over the limit is still refused for its size.
+  auto big = ParseIdx(Bytes({0, 0, 0x08, 1, 0, 0, 0, 4, 1, 2, 3, 4}), "big.idx", /*max_bytes=*/2);
+  REQUIRE_FALSE(big.ok());
+  CHECK_THAT(std::string(big.status().message()),
+             Contains("big.idx: IDX dims [4]") && Contains("would need more than 2 bytes"));
+}
+
 TEST_CASE("Reads Fashion-MNIST") {
   const std::string dir = "/usr/share/datasets/fashion-mnist";
   if (!std::filesystem::exists(dir + "/train-labels-idx1-ubyte.gz")) {

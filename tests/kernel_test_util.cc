@@ -13,10 +13,8 @@
 
 namespace sluice::testing {
 
-absl::StatusOr<std::vector<Tensor>> RunCpuKernel(const std::string& op,
-                                                 const std::vector<Tensor>& inputs,
-                                                 const AttrMap& attrs) {
-  Graph graph;
+absl::StatusOr<Node*> AddSingleOpNode(Graph& graph, const std::string& op,
+                                      const std::vector<Tensor>& inputs, const AttrMap& attrs) {
   NodeSpec spec;
   spec.name = "node";
   spec.op = op;
@@ -36,6 +34,14 @@ absl::StatusOr<std::vector<Tensor>> RunCpuKernel(const std::string& op,
                                                      node->output_shape(i).ToString()));
     }
   }
+  return node;
+}
+
+absl::StatusOr<std::vector<Tensor>> RunCpuKernel(const std::string& op,
+                                                 const std::vector<Tensor>& inputs,
+                                                 const AttrMap& attrs) {
+  Graph graph;
+  ASSIGN_OR_RETURN(Node * node, AddSingleOpNode(graph, op, inputs, attrs));
   VariableStore variables;
   KernelInit init{*node, DeviceType::kCpu, &variables, 87654321, 1};
   ASSIGN_OR_RETURN(std::unique_ptr<OpKernel> kernel, GlobalKernelRegistry().CreateKernel(init));

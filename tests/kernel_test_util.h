@@ -9,9 +9,16 @@
 
 #include "absl/status/statusor.h"
 #include "graph/attr_value.h"
+#include "graph/graph.h"
 #include "graph/tensor.h"
 
 namespace sluice::testing {
+
+// Adds to `graph` a node "node" of `op` with `attrs`, reading Const nodes
+// that hold `inputs`; InvalidArgument when an output shape is not fully
+// defined. The single-op graph kernel tests create kernels from.
+absl::StatusOr<Node*> AddSingleOpNode(Graph& graph, const std::string& op,
+                                      const std::vector<Tensor>& inputs, const AttrMap& attrs);
 
 // Builds a graph holding `op` with Const inputs of `inputs` and `attrs`,
 // creates the op's CPU kernel exactly as a plan would (static shapes), runs

@@ -135,6 +135,28 @@ TEST_CASE("Malformed or unsupported files are one clear error naming the file") 
   CHECK_THAT(std::string(missing.status().message()), Contains("/nonexistent/dir/a.npy: no such file"));
 }
 
+TEST_CASE("The data length is checked before the declared array is allocated") {
+  // The reader allocated the declared array before comparing the data length
+  // (the bug fuzz/idx_fuzzer found in the IDX reader), so a 132-byte file
+  // could claim up to 16 GiB. With a 1 MiB limit the truncation is reported,
+  // not the size, because the check now comes first.
+  auto t = ParseNpy(MakeNpy("{'descr': '<f4', 'fortran_order': False, 'shape': (1073741824,), }",
+                            std::string(4, '\0')),
+                    "huge.npy", /*max_bytes=*/int64_t{1} << 20);
+  REQUIRE_FALSE(t.ok());
+  CHECK(t.status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK(t.status().message() ==
+        "huge.npy: the header declares f32[1073741824] (4294967296 bytes of data) but the file "
+        "holds 4");
+  // A complete file over the limit is still refused for its size.
+  auto big = ParseNpy(MakeNpy("{'descr': '|u1', 'fortran_order': False, 'shape': (16,), }",
+                              std::string(16, '\0')),
+                      "big.npy", /*max_bytes=*/8);
+  REQUIRE_FALSE(big.ok());
+  CHECK_THAT(std::string(big.status().message()),
+             Contains("big.npy: tensor u8[16] would need more than 8 bytes"));
+}
+
 TEST_CASE("Writing fails cleanly and leaves nothing behind") {
   auto unwritable = WriteNpy(Tensor::Scalar(1.0f), "/nonexistent/dir/out.npy");
   REQUIRE_FALSE(unwritable.ok());

@@ -302,3 +302,37 @@ TEST_CASE("M4: training steps at batch 128 meet the arena targets") {
 
 }  // namespace
 }  // namespace sluice
+
+namespace sluice {
+namespace {
+
+TEST_CASE("a plan whose arena exceeds SessionOptions::memory_limit_bytes fails naming its largest buffers") {
+  Scope root = Scope::NewRootScope();
+  Output x = Placeholder(root.WithOpName("x"), DType::kF32, Shape{kUnknownDim, 500});
+  Output w = Const(root.WithOpName("w"), Tensor::Zeros(DType::kF32, Shape{500, 1000}));
+  Output product = MatMul(root.WithOpName("product"), x, w);
+  Output y = Sum(root.WithOpName("y"), Tanh(root.WithOpName("squashed"), product), {1});
+  REQUIRE(root.ok());
+  SessionOptions options;
+  options.memory_limit_bytes = 100000;
+  auto session = Session::Create(*root.graph(), options);
+  REQUIRE(session.ok());
+  // Batch 10: the [10,1000] f32 product is 40000 bytes and fits.
+  auto small = (*session)->Run({{"x", Tensor::Zeros(DType::kF32, Shape{10, 500})}}, {y.name()});
+  INFO(small.status().ToString());
+  REQUIRE(small.ok());
+  // Batch 64: 256000 bytes per [64,1000] tensor.
+  auto big = (*session)->Run({{"x", Tensor::Zeros(DType::kF32, Shape{64, 500})}}, {y.name()});
+  REQUIRE_FALSE(big.ok());
+  CHECK(big.status().code() == absl::StatusCode::kResourceExhausted);
+  const std::string message(big.status().message());
+  CHECK_THAT(message, Catch::Matchers::StartsWith("the plan needs "));
+  CHECK_THAT(message, Catch::Matchers::Contains(
+                          "over the limit of 100000 (SessionOptions::memory_limit_bytes); largest: "));
+  CHECK_THAT(message, Catch::Matchers::Contains(" (256000 bytes)"));
+  // The session still runs what fits.
+  CHECK((*session)->Run({{"x", Tensor::Zeros(DType::kF32, Shape{10, 500})}}, {y.name()}).ok());
+}
+
+}  // namespace
+}  // namespace sluice
