@@ -54,6 +54,9 @@ if [[ -n $sanitize ]]; then
   export SLUICE_CMAKE_ARGS="-DSLUICE_SANITIZE=$sanitize"
 fi
 
+# ccache keys on paths relative to the checkout, so clones in other folders
+# (CI, worktrees) share the cache.
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD}
 scripts/setup.sh
 jobs=$(nproc)
 cmake --build "$build_dir" -j"$jobs"
