@@ -6,69 +6,13 @@
 #include "cpu/cpu_kernels.h"
 #include "graph/status_macros.h"
 #include "kernels/kernel_registry.h"
+#include "kernels/state_kernels.h"
 #include "kernels/variable_store.h"
 
 namespace sluice::cpu {
 namespace {
 
 const std::vector<DType> kAll(std::begin(kAllDTypes), std::end(kAllDTypes));
-
-// Yields the constant itself; nothing is copied per run.
-class ConstKernel final : public OpKernel {
- public:
-  explicit ConstKernel(Tensor value) : value_(std::move(value)) {}
-  absl::Status Compute(const KernelContext& ctx) override {
-    ctx.output(0) = value_;
-    return absl::OkStatus();
-  }
-  std::vector<int> ForwardedOutputs() const override { return {0}; }
-
- private:
-  const Tensor value_;
-};
-
-// Identity, StopGradient and an unfed PlaceholderWithDefault: a view of the
-// input.
-class ForwardKernel final : public OpKernel {
- public:
-  absl::Status Compute(const KernelContext& ctx) override {
-    ctx.output(0) = ctx.input(0);
-    return absl::OkStatus();
-  }
-  std::vector<int> ForwardedOutputs() const override { return {0}; }
-};
-
-class NoOpKernel final : public OpKernel {
- public:
-  absl::Status Compute(const KernelContext&) override { return absl::OkStatus(); }
-};
-
-// Reads the variable's current value (sharing its buffer). When the plan
-// only assigns to the variable (every consumer is an Assign op's ref input),
-// nothing reads the value, so an uninitialised variable is no error: that is
-// how its initializer runs.
-class VariableKernel final : public OpKernel {
- public:
-  VariableKernel(VariableSlot* slot, bool value_read) : slot_(slot), value_read_(value_read) {}
-  absl::Status Compute(const KernelContext& ctx) override {
-    if (!slot_->initialized()) {
-      if (value_read_) return slot_->CheckInitialized();
-      ctx.output(0) = Tensor();
-      return absl::OkStatus();
-    }
-    ctx.output(0) = slot_->value();
-    return absl::OkStatus();
-  }
-  std::vector<int> ForwardedOutputs() const override { return {0}; }
-
- private:
-  VariableSlot* const slot_;
-  const bool value_read_;
-};
-
-bool IsAssignOp(const std::string& op) {
-  return op == "Assign" || op == "AssignAdd" || op == "AssignSub";
-}
 
 enum class AssignMode { kSet, kAdd, kSub };
 
@@ -176,12 +120,7 @@ void RegisterStateKernels(KernelRegistry& r) {
   r.Register("Variable", DeviceType::kCpu, kAll,
              [](const KernelInit& init) -> absl::StatusOr<std::unique_ptr<OpKernel>> {
                ASSIGN_OR_RETURN(VariableSlot * slot, SlotFor(init, init.node));
-               // A plan that holds a variable without consumers fetches it.
-               bool value_read = init.node.out_edges().empty();
-               for (const InputRef& use : init.node.out_edges()) {
-                 if (!(use.index == 0 && IsAssignOp(use.node->op()))) value_read = true;
-               }
-               return std::make_unique<VariableKernel>(slot, value_read);
+               return std::make_unique<VariableKernel>(slot, VariableValueRead(init.node));
              });
   r.Register("Assign", DeviceType::kCpu, kAll,
              [](const KernelInit& init) { return MakeAssign(init, AssignMode::kSet); });

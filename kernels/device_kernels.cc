@@ -4,6 +4,7 @@
 #include "graph/status_macros.h"
 #include "kernels/device_context.h"
 #include "kernels/kernel_registry.h"
+#include "kernels/state_kernels.h"
 #include "kernels/variable_store.h"
 
 namespace sluice {
@@ -49,59 +50,6 @@ class DeviceToHostKernel final : public OpKernel {
 
  private:
   DeviceContext* const device_;
-};
-
-// The value was uploaded when the plan was compiled.
-class ConstKernel final : public OpKernel {
- public:
-  explicit ConstKernel(Tensor on_device) : value_(std::move(on_device)) {}
-  absl::Status Compute(const KernelContext& ctx) override {
-    ctx.output(0) = value_;
-    return absl::OkStatus();
-  }
-  std::vector<int> ForwardedOutputs() const override { return {0}; }
-
- private:
-  const Tensor value_;
-};
-
-class ForwardKernel final : public OpKernel {
- public:
-  absl::Status Compute(const KernelContext& ctx) override {
-    ctx.output(0) = ctx.input(0);
-    return absl::OkStatus();
-  }
-  std::vector<int> ForwardedOutputs() const override { return {0}; }
-};
-
-class NoOpKernel final : public OpKernel {
- public:
-  absl::Status Compute(const KernelContext&) override { return absl::OkStatus(); }
-};
-
-bool IsAssignOp(const std::string& op) {
-  return op == "Assign" || op == "AssignAdd" || op == "AssignSub";
-}
-
-// As on the CPU: a plan that only assigns to the variable (its initializer)
-// may run before the variable holds a value.
-class VariableKernel final : public OpKernel {
- public:
-  VariableKernel(VariableSlot* slot, bool value_read) : slot_(slot), value_read_(value_read) {}
-  absl::Status Compute(const KernelContext& ctx) override {
-    if (!slot_->initialized()) {
-      if (value_read_) return slot_->CheckInitialized();
-      ctx.output(0) = Tensor();
-      return absl::OkStatus();
-    }
-    ctx.output(0) = slot_->value();
-    return absl::OkStatus();
-  }
-  std::vector<int> ForwardedOutputs() const override { return {0}; }
-
- private:
-  VariableSlot* const slot_;
-  const bool value_read_;
 };
 
 // Assign: the value is copied into the variable's device buffer (a new
@@ -165,6 +113,7 @@ void RegisterDeviceKernels(KernelRegistry& r, DeviceType device) {
   r.Register("Const", device, kAll,
              [](const KernelInit& init) -> absl::StatusOr<std::unique_ptr<OpKernel>> {
                ASSIGN_OR_RETURN(DeviceContext * context, ContextOf(init));
+               // Uploaded once, when the plan is compiled.
                ASSIGN_OR_RETURN(Tensor on_device,
                                 CopyTensorToDevice(*context, init.attr("value").tensor()));
                return std::make_unique<ConstKernel>(std::move(on_device));
@@ -182,11 +131,7 @@ void RegisterDeviceKernels(KernelRegistry& r, DeviceType device) {
              [](const KernelInit& init) -> absl::StatusOr<std::unique_ptr<OpKernel>> {
                RETURN_IF_ERROR(ContextOf(init).status());
                ASSIGN_OR_RETURN(VariableSlot * slot, DeviceVariableSlot(init, init.node));
-               bool value_read = init.node.out_edges().empty();
-               for (const InputRef& use : init.node.out_edges()) {
-                 if (!(use.index == 0 && IsAssignOp(use.node->op()))) value_read = true;
-               }
-               return std::make_unique<VariableKernel>(slot, value_read);
+               return std::make_unique<VariableKernel>(slot, VariableValueRead(init.node));
              });
   r.Register("Assign", device, kAll,
              [](const KernelInit& init) -> absl::StatusOr<std::unique_ptr<OpKernel>> {
