@@ -9,20 +9,20 @@
 // machines) is SessionOptions::device for every session created here.
 #include <benchmark/benchmark.h>
 
-#include <oneapi/dnnl/dnnl.hpp>
 #include <cstdlib>
 #include <iostream>
 #include <iterator>
+#include <oneapi/dnnl/dnnl.hpp>
 #include <random>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-
+#include "bench/bench_models.h"
 #include "graph/ops/math.h"
 #include "graph/ops/nn.h"
 #include "graph/ops/state.h"
-#include "bench/bench_models.h"
+#include "runtime/dataset.h"
 #include "runtime/openmp_env.h"
 #include "runtime/session.h"
 
@@ -113,9 +113,9 @@ void BM_RunChain1000(benchmark::State& state) {
     auto r = session->RunCallable(*handle, feeds);
     benchmark::DoNotOptimize(r);
   }
-  state.counters["time_per_op"] = benchmark::Counter(
-      static_cast<double>(state.iterations()) * kOps,
-      benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.counters["time_per_op"] =
+      benchmark::Counter(static_cast<double>(state.iterations()) * kOps,
+                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 BENCHMARK(BM_RunChain1000);
 
@@ -133,9 +133,9 @@ void BM_MatMul1024Session(benchmark::State& state) {
     auto r = session->RunCallable(*handle, feeds);
     benchmark::DoNotOptimize(r);
   }
-  state.counters["GFLOPS"] = benchmark::Counter(2.0 * 1024 * 1024 * 1024 * state.iterations(),
-                                                benchmark::Counter::kIsRate,
-                                                benchmark::Counter::kIs1000);
+  state.counters["GFLOPS"] =
+      benchmark::Counter(2.0 * 1024 * 1024 * 1024 * state.iterations(), benchmark::Counter::kIsRate,
+                         benchmark::Counter::kIs1000);
 }
 BENCHMARK(BM_MatMul1024Session)->Unit(benchmark::kMillisecond)->UseRealTime();
 
@@ -158,9 +158,9 @@ void BM_MatMul1024OneDNN(benchmark::State& state) {
     stream.wait();
     benchmark::DoNotOptimize(c.raw_data());
   }
-  state.counters["GFLOPS"] = benchmark::Counter(2.0 * 1024 * 1024 * 1024 * state.iterations(),
-                                                benchmark::Counter::kIsRate,
-                                                benchmark::Counter::kIs1000);
+  state.counters["GFLOPS"] =
+      benchmark::Counter(2.0 * 1024 * 1024 * 1024 * state.iterations(), benchmark::Counter::kIsRate,
+                         benchmark::Counter::kIs1000);
 }
 BENCHMARK(BM_MatMul1024OneDNN)->Unit(benchmark::kMillisecond)->UseRealTime();
 
@@ -171,12 +171,12 @@ void BM_MlpForward(benchmark::State& state) {
   Output x = Placeholder(root.WithOpName("x"), DType::kF32, Shape{kUnknownDim, 784});
   Output w1 = Variable(root.WithOpName("w1"), Shape{784, 256}, DType::kF32,
                        Const(root, Filled(Shape{784, 256}, 3)));
-  Output b1 = Variable(root.WithOpName("b1"), Shape{256}, DType::kF32,
-                       Const(root, Filled(Shape{256}, 4)));
+  Output b1 =
+      Variable(root.WithOpName("b1"), Shape{256}, DType::kF32, Const(root, Filled(Shape{256}, 4)));
   Output w2 = Variable(root.WithOpName("w2"), Shape{256, 10}, DType::kF32,
                        Const(root, Filled(Shape{256, 10}, 5)));
-  Output b2 = Variable(root.WithOpName("b2"), Shape{10}, DType::kF32,
-                       Const(root, Filled(Shape{10}, 6)));
+  Output b2 =
+      Variable(root.WithOpName("b2"), Shape{10}, DType::kF32, Const(root, Filled(Shape{10}, 6)));
   Output h = Relu(root, BiasAdd(root, MatMul(root, x, w1), b1));
   Softmax(root.WithOpName("probs"), BiasAdd(root, MatMul(root, h, w2), b2));
   Node* init = InitAllVariables(root);
@@ -192,11 +192,45 @@ void BM_MlpForward(benchmark::State& state) {
 }
 BENCHMARK(BM_MlpForward)->Arg(1)->Arg(128)->Unit(benchmark::kMicrosecond);
 
+// One shuffled epoch of a Fashion-MNIST-sized input pipeline: 60000 u8
+// images of 28x28 with labels, batched by 128, normalised, one-hot encoded
+// and flattened, as the training examples feed it.
+void BM_DatasetEpoch(benchmark::State& state) {
+  Tensor images = Tensor::Zeros(DType::kU8, Shape{60000, 28, 28});
+  Tensor labels = Tensor::Zeros(DType::kU8, Shape{60000});
+  for (int64_t i = 0; i < 60000; ++i) labels.data<uint8_t>()[i] = static_cast<uint8_t>(i % 10);
+  absl::StatusOr<Dataset> source = Dataset::FromTensorSlices({images, labels});
+  if (!source.ok()) {
+    state.SkipWithError(std::string(source.status().message()).c_str());
+    return;
+  }
+  Dataset dataset =
+      source->Shuffle(1).Batch(128).Map(NormalizeImages()).Map(OneHot(10)).Map(FlattenFrom(1, 0));
+  for (auto _ : state) {
+    auto it = dataset.MakeIterator();
+    if (!it.ok()) {
+      state.SkipWithError(std::string(it.status().message()).c_str());
+      return;
+    }
+    while (true) {
+      auto element = (*it)->Next();
+      if (!element.ok()) {
+        state.SkipWithError(std::string(element.status().message()).c_str());
+        return;
+      }
+      if (!element->has_value()) break;
+      benchmark::DoNotOptimize(**element);
+    }
+  }
+  state.SetItemsProcessed(state.iterations() * 60000);
+}
+BENCHMARK(BM_DatasetEpoch)->Unit(benchmark::kMillisecond)->UseRealTime();
+
 // The examples' models (bench/bench_models.h): a training step (train op,
 // training flag fed true) or inference (logits, flag at its default), at
 // batch range(0), with the optimisation pipeline on (range(1) = 1) or off.
-void RunModel(benchmark::State& state, const absl::StatusOr<bench::BenchModel>& model,
-              bool train, SessionOptions options) {
+void RunModel(benchmark::State& state, const absl::StatusOr<bench::BenchModel>& model, bool train,
+              SessionOptions options) {
   if (!model.ok()) {
     state.SkipWithError(std::string(model.status().message()).c_str());
     return;
@@ -220,9 +254,9 @@ void RunModel(benchmark::State& state, const absl::StatusOr<bench::BenchModel>& 
     state.SkipWithError(std::string(handle.status().message()).c_str());
     return;
   }
-  const std::vector<Tensor> feeds =
-      train ? std::vector<Tensor>{images, labels, Tensor::Scalar(true)}
-            : std::vector<Tensor>{images};
+  const std::vector<Tensor> feeds = train
+                                        ? std::vector<Tensor>{images, labels, Tensor::Scalar(true)}
+                                        : std::vector<Tensor>{images};
   Check((*session)->RunCallable(*handle, feeds), state);
   for (auto _ : state) {
     auto r = (*session)->RunCallable(*handle, feeds);
@@ -256,9 +290,12 @@ void BM_CnnInfer(benchmark::State& state) {
   RunModel(state, bench::BuildCnn(), false, PipelineOptions(state));
 }
 // Arguments: {batch, pipeline on}.
-#define SLUICE_MODEL_BENCHMARK(fn) \
-  BENCHMARK(fn)->ArgsProduct({{1, 128}, {0, 1}})->ArgNames({"batch", "pipeline"}) \
-      ->Unit(benchmark::kMicrosecond)->UseRealTime()
+#define SLUICE_MODEL_BENCHMARK(fn)      \
+  BENCHMARK(fn)                         \
+      ->ArgsProduct({{1, 128}, {0, 1}}) \
+      ->ArgNames({"batch", "pipeline"}) \
+      ->Unit(benchmark::kMicrosecond)   \
+      ->UseRealTime()
 SLUICE_MODEL_BENCHMARK(BM_MlpTrain);
 SLUICE_MODEL_BENCHMARK(BM_CnnTrain);
 SLUICE_MODEL_BENCHMARK(BM_MlpInfer);
@@ -288,11 +325,11 @@ void BM_MlpInferWithout(benchmark::State& state) {
 void BM_CnnInferWithout(benchmark::State& state) {
   RunModel(state, bench::BuildCnn(), false, WithoutPass(state));
 }
-#define SLUICE_ABLATION_BENCHMARK(fn)                                                         \
-  BENCHMARK(fn)                                                                               \
+#define SLUICE_ABLATION_BENCHMARK(fn)                                                             \
+  BENCHMARK(fn)                                                                                   \
       ->ArgsProduct({{1, 128}, benchmark::CreateDenseRange(0, std::size(kAblatedPasses) - 1, 1)}) \
-      ->ArgNames({"batch", "pass"})                                                           \
-      ->Unit(benchmark::kMicrosecond)                                                         \
+      ->ArgNames({"batch", "pass"})                                                               \
+      ->Unit(benchmark::kMicrosecond)                                                             \
       ->UseRealTime()
 SLUICE_ABLATION_BENCHMARK(BM_MlpTrainWithout);
 SLUICE_ABLATION_BENCHMARK(BM_CnnTrainWithout);

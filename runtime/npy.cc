@@ -202,15 +202,20 @@ absl::StatusOr<std::string> SerializeNpy(const Tensor& tensor) {
   std::string header =
       absl::StrCat("{'descr': '", std::string(1, order), code, "', 'fortran_order': False, 'shape': ",
                    shape, ", }");
+  // Format 1.0 stores the header length in 2 bytes; a longer header (a shape
+  // of thousands of dimensions) needs format 2.0 and its 4-byte length.
+  const bool version2 = header.size() + 64 > 0xffff;
+  const size_t length_bytes = version2 ? 4 : 2;
   // Pad with spaces so the data starts on a 64-byte boundary, ending in \n.
-  const size_t unpadded = kMagicSize + 4 + header.size() + 1;
+  const size_t unpadded = kMagicSize + 2 + length_bytes + header.size() + 1;
   header.append((64 - unpadded % 64) % 64, ' ');
   header.push_back('\n');
   std::string out(kMagic, kMagicSize);
-  out.push_back('\x01');
+  out.push_back(version2 ? '\x02' : '\x01');
   out.push_back('\x00');
-  out.push_back(static_cast<char>(header.size() & 0xff));
-  out.push_back(static_cast<char>(header.size() >> 8));
+  for (size_t i = 0; i < length_bytes; ++i) {
+    out.push_back(static_cast<char>((header.size() >> (8 * i)) & 0xff));
+  }
   out += header;
   out.append(static_cast<const char*>(tensor.raw_data()), tensor.num_bytes());
   return out;

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 packages=(
   build-essential cmake ninja-build ccache pkg-config
-  clang libclang-rt-14-dev   # scripts/fuzz.sh: libFuzzer and the sanitizers
+  clang libclang-rt-14-dev libomp-dev   # scripts/fuzz.sh: libFuzzer, the sanitizers, OpenMP
   libprotobuf-dev protobuf-compiler
   libabsl-dev
   libdnnl-dev ocl-icd-opencl-dev   # oneDNN's CMake config looks for OpenCL

@@ -363,7 +363,8 @@ TEST_CASE("Destroying a prefetching iterator mid-stream stops its thread") {
   }
 }
 
-TEST_CASE("An epoch of a Fashion-MNIST-sized dataset is fast") {
+TEST_CASE("An epoch of a Fashion-MNIST-sized dataset yields every example once") {
+  // Its speed is measured by bench/sluice_bench (BM_DatasetEpoch).
   // 60000 u8 images of 28x28 and u8 labels, shuffled, batched by 128,
   // normalised and one-hot encoded.
   auto images = Tensor::Zeros(DType::kU8, Shape{60000, 28, 28});
@@ -375,7 +376,6 @@ TEST_CASE("An epoch of a Fashion-MNIST-sized dataset is fast") {
                 .Map(NormalizeImages())
                 .Map(OneHot(10))
                 .Map(FlattenFrom(1, 0));
-  const auto start = std::chrono::steady_clock::now();
   auto it = ds.MakeIterator();
   REQUIRE(it.ok());
   int64_t batches = 0, examples = 0;
@@ -389,13 +389,9 @@ TEST_CASE("An epoch of a Fashion-MNIST-sized dataset is fast") {
     CHECK((**e)[0].shape().dim(1) == 784);
     for (float v : (**e)[1].flat<float>()) label_sum += v;
   }
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   CHECK(batches == 469);
   CHECK(examples == 60000);
   CHECK(label_sum == 60000);
-  WARN("one shuffled epoch at batch 128: " << seconds * 1000 << " ms");
-  CHECK(seconds < 5.0);
 }
 
 }  // namespace

@@ -1,7 +1,9 @@
 // Hostile graphs and tensors: each ends in one error that names the node at
 // fault, never a crash, an abort or an attempt to allocate absurd memory.
-#include <catch2/catch.hpp>
+#include <fcntl.h>
+#include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <cstdint>
 #include <string>
 
@@ -10,6 +12,7 @@
 #include "graph/ops/math.h"
 #include "graph/ops/state.h"
 #include "runtime/session.h"
+#include "tests/temp_dir.h"
 
 namespace sluice {
 namespace {
@@ -130,7 +133,8 @@ TEST_CASE("A cycle through a control input is a load error naming a node on it")
   const std::string message = Message(graph.status());
   CHECK_THAT(message, Contains("cycle"));
   CHECK((message.find("'a'") != std::string::npos || message.find("'b'") != std::string::npos ||
-         message.find("a (Neg)") != std::string::npos || message.find("b (Neg)") != std::string::npos));
+         message.find("a (Neg)") != std::string::npos ||
+         message.find("b (Neg)") != std::string::npos));
 }
 
 TEST_CASE("A Const whose tensor data is shorter than its shape is a load error naming it") {
@@ -145,14 +149,89 @@ TEST_CASE("A Const whose tensor data is shorter than its shape is a load error n
 }
 
 TEST_CASE("Negative dimensions in attributes are load errors naming the node") {
-  const std::string text = NodeText(
-      "neg", "Placeholder", {},
-      "attr { key: \"dtype\" value { type: DT_FLOAT } } "
-      "attr { key: \"shape\" value { shape { dim { size: -7 } } } } ");
+  const std::string text =
+      NodeText("neg", "Placeholder", {},
+               "attr { key: \"dtype\" value { type: DT_FLOAT } } "
+               "attr { key: \"shape\" value { shape { dim { size: -7 } } } } ");
   auto graph = ParseGraph(text, GraphFileFormat::kText);
   REQUIRE_FALSE(graph.ok());
   CHECK_THAT(Message(graph.status()), Contains("neg"));
   CHECK_THAT(Message(graph.status()), Contains("-7"));
+}
+
+TEST_CASE(
+    "OneHot follows TensorFlow: out-of-range indices are off rows, a bad depth names the node") {
+  // TensorFlow's OneHot defines out-of-range indices (negative or >= depth)
+  // as all-off rows rather than an error, and Sluice keeps that meaning.
+  Scope root = Scope::NewRootScope();
+  Output indices = Placeholder(root.WithOpName("indices"), DType::kI32, Shape{3});
+  OneHot(root.WithOpName("hot"), indices, 3, Const(root, 1.0f), Const(root, 0.0f));
+  REQUIRE(root.ok());
+  auto session = Session::Create(*root.graph());
+  REQUIRE(session.ok());
+  auto fed = Tensor::FromVector<int32_t>({1, 3, -1}, Shape{3});
+  auto out = (*session)->Run({{"indices", *fed}}, {"hot"});
+  REQUIRE(out.ok());
+  CHECK((*out)[0].ToVector<float>() == std::vector<float>{0, 1, 0, 0, 0, 0, 0, 0, 0});
+
+  Scope negative = Scope::NewRootScope();
+  OneHot(negative.WithOpName("negative_depth"), Const(negative, std::vector<int32_t>{0, 1}), -3,
+         Const(negative, 1.0f), Const(negative, 0.0f));
+  REQUIRE_FALSE(negative.ok());
+  CHECK_THAT(Message(negative.status()), Contains("negative_depth"));
+  CHECK_THAT(Message(negative.status()), Contains("depth must be non-negative, got -3"));
+
+  // 2^33 indices times a depth of 2^32 overflows int64.
+  Scope huge = Scope::NewRootScope();
+  Output many = Placeholder(huge.WithOpName("many"), DType::kI32, Shape{int64_t{1} << 33});
+  OneHot(huge.WithOpName("too_deep"), many, int64_t{1} << 32, Const(huge, 1.0f), Const(huge, 0.0f));
+  REQUIRE_FALSE(huge.ok());
+  CHECK_THAT(Message(huge.status()), Contains("too_deep"));
+}
+
+TEST_CASE("Mismatched dimensions between inputs are load errors naming the node and shapes") {
+  const std::string text =
+      NodeText("a", "Placeholder", {},
+               "attr { key: \"dtype\" value { type: DT_FLOAT } } "
+               "attr { key: \"shape\" value { shape { dim { size: 2 } dim { size: 3 } } } } ") +
+      NodeText("product", "MatMul", {"a", "a"}, kFloatT);
+  auto graph = ParseGraph(text, GraphFileFormat::kText);
+  REQUIRE_FALSE(graph.ok());
+  CHECK_THAT(Message(graph.status()), Contains("product"));
+  CHECK_THAT(Message(graph.status()), Contains("[2,3]"));
+}
+
+TEST_CASE("Deeply nested and oversized text graphs are load errors, not stack overflows") {
+  // The GraphDef schema nests at most a few levels, so deep text is refused
+  // at the second level; the parser's recursion limit backs that up for
+  // anything it would descend into.
+  std::string nested;
+  for (int i = 0; i < 100000; ++i) nested += "node { ";
+  auto deep = ParseGraph(nested, GraphFileFormat::kText);
+  REQUIRE_FALSE(deep.ok());
+  CHECK_THAT(
+      Message(deep.status()),
+      Contains(
+          "line 1, column 13: Message type \"sluice.proto.NodeDef\" has no field named \"node\""));
+
+  std::string bracketed;
+  for (int i = 0; i < 100000; ++i) bracketed += "node < attr < value < list < ";
+  auto angled = ParseGraph(bracketed, GraphFileFormat::kText);
+  REQUIRE_FALSE(angled.ok());
+  CHECK_THAT(Message(angled.status()), Contains("not a valid text GraphDef"));
+
+  // A file over the 1 GiB limit is refused from its size, before it is read
+  // (a sparse file, so the test writes nothing).
+  testing::TempDir dir;
+  const std::string path = dir.Path("huge.pbtxt");
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  REQUIRE(fd >= 0);
+  REQUIRE(::ftruncate(fd, (int64_t{1} << 30) + 1) == 0);
+  ::close(fd);
+  auto huge = LoadGraph(path);
+  REQUIRE_FALSE(huge.ok());
+  CHECK_THAT(Message(huge.status()), Contains("huge.pbtxt: the file is 1073741825 bytes"));
+  CHECK_THAT(Message(huge.status()), Contains("limited to 1073741824"));
 }
 
 }  // namespace

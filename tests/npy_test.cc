@@ -98,6 +98,31 @@ TEST_CASE("Round trip through a file for every NumPy dtype") {
   std::filesystem::remove_all(dir);
 }
 
+TEST_CASE("A header over 64 KiB is written in format 2.0 and reads back") {
+  // 30000 dimensions of size 1 spell a shape tuple of about 90 KB, more than
+  // format 1.0's two-byte header length can hold.
+  std::vector<int64_t> dims(30000, 1);
+  Tensor tensor(DType::kF32, Shape(absl::MakeConstSpan(dims)));
+  tensor.data<float>()[0] = 2.5f;
+  auto bytes = SerializeNpy(tensor);
+  REQUIRE(bytes.ok());
+  CHECK(bytes->substr(6, 2) == std::string("\x02\x00", 2));
+  const size_t header_len = static_cast<unsigned char>((*bytes)[8]) |
+                            static_cast<size_t>(static_cast<unsigned char>((*bytes)[9])) << 8 |
+                            static_cast<size_t>(static_cast<unsigned char>((*bytes)[10])) << 16;
+  CHECK(header_len > 0xffff);
+  CHECK((12 + header_len) % 64 == 0);
+  CHECK((*bytes)[12 + header_len - 1] == '\n');
+  auto back = ParseNpy(*bytes, "wide.npy");
+  REQUIRE(back.ok());
+  CHECK(back->BitwiseEquals(tensor));
+
+  // Small headers stay in format 1.0, which every NumPy reads.
+  auto small = SerializeNpy(Tensor::Scalar(1.0f));
+  REQUIRE(small.ok());
+  CHECK(small->substr(6, 2) == std::string("\x01\x00", 2));
+}
+
 TEST_CASE("Malformed or unsupported files are one clear error naming the file") {
   auto error = [](const std::string& bytes) {
     auto t = ParseNpy(bytes, "x.npy");
