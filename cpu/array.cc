@@ -19,7 +19,9 @@
 #include "cpu/parallel.h"
 #include "cpu/strided_copy.h"
 #include "graph/status_macros.h"
+#include "kernels/array_params.h"
 #include "kernels/kernel_registry.h"
+#include "kernels/state_kernels.h"
 
 namespace sluice::cpu {
 namespace {
@@ -64,20 +66,7 @@ char* Bytes(Tensor& t) { return static_cast<char*>(t.raw_data()); }
 const char* Bytes(const Tensor& t) { return static_cast<const char*>(t.raw_data()); }
 
 // ---------------------------------------------------------------------------
-// Views: the output is the input with another shape.
-
-class ViewKernel final : public OpKernel {
- public:
-  explicit ViewKernel(Shape shape) : shape_(std::move(shape)) {}
-  absl::Status Compute(const KernelContext& ctx) override {
-    ASSIGN_OR_RETURN(ctx.output(0), ctx.input(0).Reshaped(shape_));
-    return absl::OkStatus();
-  }
-  std::vector<int> ForwardedOutputs() const override { return {0}; }
-
- private:
-  const Shape shape_;
-};
+// Views: the output is the input with another shape (kernels/state_kernels.h).
 
 KernelOr MakeView(const KernelInit& init) {
   return std::make_unique<ViewKernel>(init.output_shape(0));
@@ -92,10 +81,6 @@ struct CopyPiece {
   int64_t src_offset = 0;
   int64_t dst_offset = 0;
   bool zero_fill = false;  // zero the whole output first (padding)
-};
-
-struct SliceMasks {
-  int64_t begin = 0, end = 0, ellipsis = 0, new_axis = 0, shrink = 0;
 };
 
 // What a planner sees: shapes, element size and the index inputs (1..3).
@@ -119,163 +104,50 @@ absl::Status MakePlan(int elem_size, absl::Span<const int64_t> dims,
   return absl::OkStatus();
 }
 
-absl::Status CheckOutputShape(absl::Span<const int64_t> dims, const Shape& output) {
-  if (Shape(dims) != output) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("the index values give shape ", Shape(dims).ToString(),
-                     ", but the output has shape ", output.ToString()));
-  }
-  return absl::OkStatus();
-}
-
 absl::Status PlanTranspose(const CopyArgs& a, CopyPiece* piece) {
-  const Tensor& perm = *a.index[0];
   const int rank = a.input.rank();
-  if (perm.num_elements() != rank) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "perm has ", perm.num_elements(), " entries for input of shape ", a.input.ToString()));
-  }
-  std::array<int64_t, kMaxCopyRank> in_strides, out_dims, src_strides, dst_strides;
+  std::array<int64_t, kMaxCopyRank> in_strides, out_dims, source_dims, src_strides, dst_strides;
+  RETURN_IF_ERROR(TransposeDims(*a.index[0], a.input, a.output, absl::MakeSpan(out_dims),
+                                absl::MakeSpan(source_dims)));
   RowMajorStrides(a.input.dims(), in_strides.data());
-  uint32_t seen = 0;
-  for (int i = 0; i < rank; ++i) {
-    const int64_t p = IndexValueAt(perm, i);
-    if (p < 0 || p >= rank || ((seen >> p) & 1)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("perm is not a permutation of [0, ", rank, "): entry ", i, " is ", p));
-    }
-    seen |= uint32_t{1} << p;
-    out_dims[i] = a.input.dim(static_cast<int>(p));
-    src_strides[i] = in_strides[p];
-  }
+  for (int i = 0; i < rank; ++i) src_strides[i] = in_strides[source_dims[i]];
   const absl::Span<const int64_t> dims(out_dims.data(), rank);
-  RETURN_IF_ERROR(CheckOutputShape(dims, a.output));
   RowMajorStrides(dims, dst_strides.data());
   return MakePlan(a.elem_size, dims, absl::MakeSpan(src_strides.data(), rank),
                   absl::MakeSpan(dst_strides.data(), rank), &piece->plan);
 }
 
 absl::Status PlanSlice(const CopyArgs& a, CopyPiece* piece) {
-  const Tensor& begin = *a.index[0];
-  const Tensor& size = *a.index[1];
   const int rank = a.input.rank();
-  if (begin.num_elements() != rank || size.num_elements() != rank) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "begin and size must have ", rank, " entries for input of shape ", a.input.ToString()));
-  }
-  std::array<int64_t, kMaxCopyRank> in_strides, out_dims, dst_strides;
+  std::array<int64_t, kMaxCopyRank> in_strides, starts, out_dims, dst_strides;
+  RETURN_IF_ERROR(SliceDims(*a.index[0], *a.index[1], a.input, a.output, absl::MakeSpan(starts),
+                            absl::MakeSpan(out_dims)));
   RowMajorStrides(a.input.dims(), in_strides.data());
   piece->src_offset = 0;
-  for (int i = 0; i < rank; ++i) {
-    const int64_t dim = a.input.dim(i);
-    const int64_t b = IndexValueAt(begin, i);
-    int64_t s = IndexValueAt(size, i);
-    if (s == -1) s = dim - b;
-    if (b < 0 || b > dim || s < 0 || b + s > dim) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("begin[", i, "] = ", b, " and size[", i, "] = ", IndexValueAt(size, i),
-                       " do not fit dimension ", i, " of input ", a.input.ToString()));
-    }
-    out_dims[i] = s;
-    piece->src_offset += b * in_strides[i];
-  }
+  for (int i = 0; i < rank; ++i) piece->src_offset += starts[i] * in_strides[i];
   const absl::Span<const int64_t> dims(out_dims.data(), rank);
-  RETURN_IF_ERROR(CheckOutputShape(dims, a.output));
   RowMajorStrides(dims, dst_strides.data());
   return MakePlan(a.elem_size, dims, absl::MakeSpan(in_strides.data(), rank),
                   absl::MakeSpan(dst_strides.data(), rank), &piece->plan);
 }
 
-bool Bit(int64_t mask, int64_t i) { return i < 63 && ((mask >> i) & 1) != 0; }
-
-// TensorFlow's StridedSlice: the sparse spec (begin/end/strides entries with
-// ellipsis and new axes) becomes one (start, step, count) per input dim;
-// shrunk dims keep one element. New and shrunk axes have size 1, so the
-// output's elements are those dense positions in row-major order.
+// StridedSlice: each input dim's range (kernels/array_params.h) read with
+// the input's strides times the step. New and shrunk axes have size 1, so
+// the output's elements are those ranges in row-major order.
 absl::Status PlanStridedSlice(const CopyArgs& a, CopyPiece* piece) {
-  const Tensor& begin = *a.index[0];
-  const Tensor& end = *a.index[1];
-  const Tensor& strides = *a.index[2];
-  const SliceMasks& m = a.masks;
   const int rank = a.input.rank();
-  const int64_t length = begin.num_elements();
-  if (end.num_elements() != length || strides.num_elements() != length) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("begin, end and strides must have the same length, got ", length, ", ",
-                     end.num_elements(), " and ", strides.num_elements()));
-  }
-  bool has_ellipsis = false;
-  int64_t new_axes_after_ellipsis = 0;
-  for (int64_t i = 0; i < length; ++i) {
-    if (has_ellipsis && Bit(m.new_axis, i) && !Bit(m.ellipsis, i)) ++new_axes_after_ellipsis;
-    if (Bit(m.ellipsis, i)) has_ellipsis = true;
-  }
-  const int64_t sparse_length = has_ellipsis ? length : length + 1;
-  std::array<int64_t, kMaxCopyRank> start{}, step{}, count{};
-  int full = 0;
-  for (int64_t i = 0; i < sparse_length; ++i) {
-    if (i == length || Bit(m.ellipsis, i)) {
-      const int64_t next =
-          std::min<int64_t>(rank - (sparse_length - i) + 1 + new_axes_after_ellipsis, rank);
-      for (; full < next; ++full) {
-        start[full] = 0;
-        step[full] = 1;
-        count[full] = a.input.dim(full);
-      }
-      continue;
-    }
-    if (Bit(m.new_axis, i)) continue;
-    if (full == rank) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "the slice spec indexes more dimensions than input ", a.input.ToString(), " has"));
-    }
-    const int64_t dim = a.input.dim(full);
-    const int64_t s = IndexValueAt(strides, i);
-    if (s == 0) return absl::InvalidArgumentError(absl::StrCat("strides[", i, "] is 0"));
-    if (Bit(m.shrink, i)) {
-      const int64_t b = IndexValueAt(begin, i);
-      const int64_t index = b < 0 ? b + dim : b;
-      if (index < 0 || index >= dim) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("index ", b, " is out of bounds for dimension ", full, " of input ",
-                         a.input.ToString(), ", which has size ", dim));
-      }
-      start[full] = index;
-      step[full] = 1;
-      count[full] = 1;
-    } else {
-      // Valid positions are [0, dim] going forward and [-1, dim - 1] back.
-      const int64_t low = s > 0 ? 0 : -1;
-      const int64_t high = s > 0 ? dim : dim - 1;
-      auto canonical = [&](const Tensor& values, int64_t mask, bool is_end) {
-        if (Bit(mask, i)) return (s > 0) == is_end ? high : low;
-        const int64_t v = IndexValueAt(values, i);
-        return std::clamp(v < 0 ? v + dim : v, low, high);
-      };
-      const int64_t b = canonical(begin, m.begin, false);
-      const int64_t e = canonical(end, m.end, true);
-      const int64_t interval = e - b;
-      start[full] = b;
-      step[full] = s;
-      count[full] = (interval == 0 || (interval < 0) != (s < 0))
-                        ? 0
-                        : interval / s + (interval % s != 0 ? 1 : 0);
-    }
-    ++full;
-  }
-  std::array<int64_t, kMaxCopyRank> in_strides, src_strides, dst_strides;
+  std::array<SliceRange, kMaxCopyRank> ranges;
+  RETURN_IF_ERROR(StridedSliceRanges(*a.index[0], *a.index[1], *a.index[2], a.masks, a.input,
+                                     a.output, absl::MakeSpan(ranges)));
+  std::array<int64_t, kMaxCopyRank> in_strides, count, src_strides, dst_strides;
   RowMajorStrides(a.input.dims(), in_strides.data());
-  int64_t elements = 1;
-  for (int d = 0; d < rank; ++d) elements *= count[d];
-  if (elements != a.output.num_elements()) {
-    return absl::InvalidArgumentError(absl::StrCat("the slice selects ", elements,
-                                                   " elements, but the output has shape ",
-                                                   a.output.ToString()));
-  }
+  const bool empty = a.output.num_elements() == 0;
   piece->src_offset = 0;
   for (int d = 0; d < rank; ++d) {
-    if (elements > 0) piece->src_offset += start[d] * in_strides[d];
-    src_strides[d] = in_strides[d] * step[d];
+    count[d] = ranges[d].count;
+    // An empty slice may start outside the input; it reads nothing.
+    if (!empty) piece->src_offset += ranges[d].start * in_strides[d];
+    src_strides[d] = in_strides[d] * ranges[d].step;
   }
   const absl::Span<const int64_t> dims(count.data(), rank);
   RowMajorStrides(dims, dst_strides.data());
@@ -284,31 +156,14 @@ absl::Status PlanStridedSlice(const CopyArgs& a, CopyPiece* piece) {
 }
 
 absl::Status PlanPad(const CopyArgs& a, CopyPiece* piece) {
-  const Tensor& paddings = *a.index[0];
   const int rank = a.input.rank();
-  if (paddings.num_elements() != 2 * rank) {
-    return absl::InvalidArgumentError(absl::StrCat("paddings must have shape [", rank,
-                                                   ",2] for input of shape ", a.input.ToString()));
-  }
-  std::array<int64_t, kMaxCopyRank> in_strides, out_dims, out_strides;
+  std::array<int64_t, kMaxCopyRank> in_strides, before, out_dims, out_strides;
+  ASSIGN_OR_RETURN(piece->zero_fill, PadDims(*a.index[0], a.input, a.output, absl::MakeSpan(before),
+                                             absl::MakeSpan(out_dims)));
   RowMajorStrides(a.input.dims(), in_strides.data());
-  bool padded = false;
-  for (int i = 0; i < rank; ++i) {
-    const int64_t before = IndexValueAt(paddings, 2 * i);
-    const int64_t after = IndexValueAt(paddings, 2 * i + 1);
-    if (before < 0 || after < 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("paddings[", i, "] = [", before, ",", after, "] must be non-negative"));
-    }
-    padded = padded || before > 0 || after > 0;
-    out_dims[i] = a.input.dim(i) + before + after;
-  }
-  const absl::Span<const int64_t> dims(out_dims.data(), rank);
-  RETURN_IF_ERROR(CheckOutputShape(dims, a.output));
-  RowMajorStrides(dims, out_strides.data());
+  RowMajorStrides(absl::MakeSpan(out_dims.data(), rank), out_strides.data());
   piece->dst_offset = 0;
-  for (int i = 0; i < rank; ++i) piece->dst_offset += IndexValueAt(paddings, 2 * i) * out_strides[i];
-  piece->zero_fill = padded;
+  for (int i = 0; i < rank; ++i) piece->dst_offset += before[i] * out_strides[i];
   return MakePlan(a.elem_size, a.input.dims(), absl::MakeSpan(in_strides.data(), rank),
                   absl::MakeSpan(out_strides.data(), rank), &piece->plan);
 }
@@ -464,17 +319,6 @@ absl::Status PlanPiece(const Shape& piece_shape, const Shape& whole, int axis, i
                   into_whole ? whole_strides : piece_strides, &piece->plan);
 }
 
-// Checks that `piece` matches `whole` outside `axis`.
-absl::Status CheckPieceShape(const Shape& piece, const Shape& whole, int axis) {
-  bool ok = piece.rank() == whole.rank();
-  for (int d = 0; ok && d < whole.rank(); ++d) ok = d == axis || piece.dim(d) == whole.dim(d);
-  if (!ok) {
-    return absl::InvalidArgumentError(absl::StrCat("shape ", piece.ToString(), " does not match ",
-                                                   whole.ToString(), " outside dimension ", axis));
-  }
-  return absl::OkStatus();
-}
-
 absl::StatusOr<int> AxisOf(const Tensor& axis, int rank) {
   const int64_t v = IndexValueAt(axis, 0);
   if (v < -rank || v >= rank) {
@@ -599,34 +443,6 @@ KernelOr MakeSplit(const KernelInit& init) {
 // ---------------------------------------------------------------------------
 // Gather (GatherV2): params [batch, outer, n, inner] and indices [batch, m]
 // give output [batch, outer, m, inner].
-
-struct GatherLayout {
-  int64_t batch = 1, outer = 1, n = 1, inner = 1, m = 1;
-};
-
-absl::StatusOr<GatherLayout> PlanGather(const Shape& params, const Shape& indices, int64_t axis,
-                                        int64_t batch_dims) {
-  const int rank = params.rank();
-  if (batch_dims < 0) batch_dims += indices.rank();
-  if (axis < -rank || axis >= rank) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("axis ", axis, " is out of range for params ", params.ToString()));
-  }
-  if (axis < 0) axis += rank;
-  if (batch_dims < 0 || batch_dims > axis || batch_dims > indices.rank()) {
-    return absl::InvalidArgumentError(absl::StrCat("batch_dims ", batch_dims, " does not fit axis ",
-                                                   axis, " and indices ", indices.ToString()));
-  }
-  GatherLayout g;
-  const int b = static_cast<int>(batch_dims);
-  const int a = static_cast<int>(axis);
-  g.batch = ProductOf(params, 0, b);
-  g.outer = ProductOf(params, b, a);
-  g.n = params.dim(a);
-  g.inner = ProductOf(params, a + 1, rank);
-  g.m = ProductOf(indices, b, indices.rank());
-  return g;
-}
 
 // "[1,2]": the position of flat element `i` of a tensor of `shape`.
 std::string PositionString(const Shape& shape, int64_t i) {
@@ -845,10 +661,7 @@ void RegisterArrayKernels(KernelRegistry& r) {
   r.Register("Slice", cpu, kAll,
              [](const KernelInit& init) { return MakeCopy(init, PlanSlice, 2); });
   r.Register("StridedSlice", cpu, kAll, [](const KernelInit& init) {
-    const SliceMasks masks{init.attr("begin_mask").i(), init.attr("end_mask").i(),
-                           init.attr("ellipsis_mask").i(), init.attr("new_axis_mask").i(),
-                           init.attr("shrink_axis_mask").i()};
-    return MakeCopy(init, PlanStridedSlice, 3, masks);
+    return MakeCopy(init, PlanStridedSlice, 3, SliceMasksOf(init));
   });
   r.Register("Pad", cpu, kAll, [](const KernelInit& init) { return MakeCopy(init, PlanPad, 1); });
   r.Register("Tile", cpu, kAll, [](const KernelInit& init) { return MakeCopy(init, PlanTile, 0); });

@@ -15,6 +15,7 @@
 #include "cpu/parallel.h"
 #include "graph/status_macros.h"
 #include "kernels/kernel_registry.h"
+#include "kernels/state_kernels.h"
 
 namespace sluice::cpu {
 namespace {
@@ -362,20 +363,11 @@ class CastKernel final : public OpKernel {
   }
 };
 
-// Same dtype: the output is the input.
-class ForwardInputKernel final : public OpKernel {
- public:
-  absl::Status Compute(const KernelContext& ctx) override {
-    ctx.output(0) = ctx.input(0);
-    return absl::OkStatus();
-  }
-  std::vector<int> ForwardedOutputs() const override { return {0}; }
-};
-
 KernelOr MakeCast(const KernelInit& init) {
   const DType from = init.input_dtype(0);
   const DType to = init.output_dtype(0);
-  if (from == to) return std::make_unique<ForwardInputKernel>();
+  // The same dtype: the output is the input.
+  if (from == to) return std::make_unique<ForwardKernel>();
   return VisitDType(from, [&]<typename F>() -> KernelOr {
     return VisitDType(to, [&]<typename T>() -> KernelOr {
       return std::make_unique<CastKernel<F, T>>();

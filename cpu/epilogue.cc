@@ -1,42 +1,12 @@
 #include "cpu/epilogue.h"
 
 #include <cstring>
-#include <string>
-#include <vector>
 
-#include "absl/strings/str_cat.h"
 #include "cpu/onednn.h"
 
 namespace sluice::cpu {
 
 using dnnl::algorithm;
-
-absl::StatusOr<Epilogue> ParseEpilogue(const KernelInit& init) {
-  const std::vector<std::string>& ops = init.attr("fused_ops").strings();
-  Epilogue e;
-  e.alpha = init.attr("leakyrelu_alpha").f();
-  size_t i = 0;
-  if (ops.empty() || ops[0] != "BiasAdd") {
-    return absl::UnimplementedError("fused_ops must start with BiasAdd");
-  }
-  ++i;
-  if (i < ops.size() && ops[i] == "Add") {
-    e.add = true;
-    ++i;
-  }
-  if (i < ops.size()) {
-    const std::string& a = ops[i++];
-    if (a == "Relu") e.activation = Activation::kRelu;
-    else if (a == "Relu6") e.activation = Activation::kRelu6;
-    else if (a == "Elu") e.activation = Activation::kElu;
-    else if (a == "Sigmoid") e.activation = Activation::kSigmoid;
-    else if (a == "Tanh") e.activation = Activation::kTanh;
-    else if (a == "LeakyRelu") e.activation = Activation::kLeakyRelu;
-    else return absl::UnimplementedError(absl::StrCat("unsupported fused activation ", a));
-  }
-  if (i != ops.size()) return absl::UnimplementedError("unsupported fused_ops");
-  return e;
-}
 
 // The post-ops of `e` after the bias, which the primitive adds itself.
 dnnl::primitive_attr EpilogueAttr(const Epilogue& e) {

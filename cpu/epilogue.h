@@ -1,27 +1,19 @@
 // The epilogue of the fused convolution and matmul kernels (cpu/fused.cc,
-// cpu/layout.cc): what follows the product, parsed from fused_ops and run as
-// oneDNN post-ops.
+// cpu/layout.cc): what follows the product, parsed from fused_ops
+// (kernels/epilogue_params.h) and run as oneDNN post-ops.
 #ifndef SLUICE_CPU_EPILOGUE_H_
 #define SLUICE_CPU_EPILOGUE_H_
 
 #include "absl/status/statusor.h"
+#include "kernels/epilogue_params.h"
 #include "kernels/kernel.h"
 #include "oneapi/dnnl/dnnl.hpp"
 
 namespace sluice::cpu {
 
-enum class Activation { kNone, kRelu, kRelu6, kElu, kSigmoid, kTanh, kLeakyRelu };
-
-// What follows the product: bias (always), the residual add, the activation.
-struct Epilogue {
-  bool add = false;
-  Activation activation = Activation::kNone;
-  float alpha = 0;  // LeakyRelu's slope
-};
-
-// The epilogue of init's fused_ops ("BiasAdd"[, "Add"][, activation]) and
-// leakyrelu_alpha attributes.
-absl::StatusOr<Epilogue> ParseEpilogue(const KernelInit& init);
+using ::sluice::Activation;
+using ::sluice::Epilogue;
+using ::sluice::ParseEpilogue;
 
 // Primitive attributes (with UserScratchpad()) whose post-ops run `e` after
 // the bias, which the primitive adds itself: a sum post-op for the residual,

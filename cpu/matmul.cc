@@ -19,6 +19,7 @@
 #include "cpu/parallel.h"
 #include "graph/status_macros.h"
 #include "kernels/kernel_registry.h"
+#include "kernels/matmul_params.h"
 
 namespace sluice::cpu {
 namespace {
@@ -29,107 +30,16 @@ using KernelOr = absl::StatusOr<std::unique_ptr<OpKernel>>;
 // in oneDNN, 16x16x16 0.48 us vs 0.32 us, 1x64x64 0.33 us vs 0.37 us.
 constexpr int64_t kPlainMacs = 2048;
 
-// A (batched) product out[b] = op(a[b]) x op(b[b]) with the batch dims
-// broadcast and collapsed: adjacent batch dims that broadcast the same way
-// are merged, and dims of size 1 dropped.
-struct MatMulPlan {
-  int64_t m = 0, k = 0, n = 0;
-  bool transpose_a = false, transpose_b = false;
-  std::vector<int64_t> batch;                 // collapsed output batch dims
-  std::vector<int64_t> a_batch, b_batch;      // the same dims in a and b (1: broadcast)
-  std::vector<int64_t> a_offsets, b_offsets;  // element offset of each batch's matrix
-  int64_t batch_count = 1;
-  Shape out_shape;
-
-  int64_t macs() const { return batch_count * m * n * k; }
-  bool empty_output() const { return batch_count == 0 || m == 0 || n == 0; }
+// The product's shape (kernels/matmul_params.h) and the element offsets of
+// every batch's matrices, which the plain loops read.
+struct MatMulPlan : MatMulShape {
+  std::vector<int64_t> a_offsets, b_offsets;
 };
 
-absl::StatusOr<MatMulPlan> PlanMatMul(const Shape& a, const Shape& b, bool transpose_a,
-                                      bool transpose_b, bool batched) {
-  const int ra = a.rank(), rb = b.rank();
-  if (!batched && (ra != 2 || rb != 2)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("MatMul needs 2-D inputs, got ", a.ToString(), " and ", b.ToString()));
-  }
-  if (ra < 2 || rb < 2) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("inputs must have rank >= 2, got ", a.ToString(), " and ", b.ToString()));
-  }
+absl::StatusOr<MatMulPlan> PlanMatMul(const KernelInit& init, bool batched) {
   MatMulPlan p;
-  p.transpose_a = transpose_a;
-  p.transpose_b = transpose_b;
-  p.m = transpose_a ? a.dim(ra - 1) : a.dim(ra - 2);
-  p.k = transpose_a ? a.dim(ra - 2) : a.dim(ra - 1);
-  const int64_t kb = transpose_b ? b.dim(rb - 1) : b.dim(rb - 2);
-  p.n = transpose_b ? b.dim(rb - 2) : b.dim(rb - 1);
-  if (p.k != kb) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("inner dimensions differ: ", a.ToString(), " vs ", b.ToString(),
-                     transpose_a || transpose_b ? " (transposed)" : ""));
-  }
-  // Broadcast the batch dims, right-aligned.
-  const int batch_rank = std::max(ra, rb) - 2;
-  std::vector<int64_t> out_batch(batch_rank), ad(batch_rank), bd(batch_rank);
-  for (int i = 0; i < batch_rank; ++i) {
-    const int ia = i - (batch_rank - (ra - 2)), ib = i - (batch_rank - (rb - 2));
-    ad[i] = ia >= 0 ? a.dim(ia) : 1;
-    bd[i] = ib >= 0 ? b.dim(ib) : 1;
-    if (ad[i] != bd[i] && ad[i] != 1 && bd[i] != 1) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("batch dimensions do not broadcast: ", a.ToString(), " vs ", b.ToString()));
-    }
-    out_batch[i] = ad[i] == 1 ? bd[i] : ad[i];
-  }
-  Shape::Dims out_dims(out_batch.begin(), out_batch.end());
-  out_dims.push_back(p.m);
-  out_dims.push_back(p.n);
-  p.out_shape = Shape(absl::MakeConstSpan(out_dims));
-  // Collapse: drop size-1 output dims, merge neighbours with the same
-  // broadcast pattern (a has it, b has it).
-  int last_pattern = -1;
-  for (int i = 0; i < batch_rank; ++i) {
-    p.batch_count *= out_batch[i];
-    if (out_batch[i] == 1) continue;
-    const int pattern = (ad[i] != 1 ? 1 : 0) | (bd[i] != 1 ? 2 : 0);
-    if (pattern == last_pattern) {
-      p.batch.back() *= out_batch[i];
-      p.a_batch.back() *= ad[i];
-      p.b_batch.back() *= bd[i];
-    } else {
-      p.batch.push_back(out_batch[i]);
-      p.a_batch.push_back(ad[i]);
-      p.b_batch.push_back(bd[i]);
-      last_pattern = pattern;
-    }
-  }
-  // Offsets of every batch's matrices (for the plain loops).
-  if (p.batch_count > 0) {
-    const int nb = static_cast<int>(p.batch.size());
-    std::vector<int64_t> a_stride(nb), b_stride(nb), index(nb, 0);
-    int64_t sa = p.m * p.k, sb = p.k * p.n;
-    for (int i = nb - 1; i >= 0; --i) {
-      a_stride[i] = p.a_batch[i] == 1 ? 0 : sa;
-      b_stride[i] = p.b_batch[i] == 1 ? 0 : sb;
-      sa *= p.a_batch[i];
-      sb *= p.b_batch[i];
-    }
-    p.a_offsets.reserve(p.batch_count);
-    p.b_offsets.reserve(p.batch_count);
-    for (int64_t t = 0; t < p.batch_count; ++t) {
-      int64_t oa = 0, ob = 0;
-      for (int i = 0; i < nb; ++i) {
-        oa += index[i] * a_stride[i];
-        ob += index[i] * b_stride[i];
-      }
-      p.a_offsets.push_back(oa);
-      p.b_offsets.push_back(ob);
-      for (int i = nb - 1; i >= 0; --i) {
-        if (++index[i] < p.batch[i]) break;
-        index[i] = 0;
-      }
-    }
-  }
+  ASSIGN_OR_RETURN(static_cast<MatMulShape&>(p), MatMulShapeOf(init, batched));
+  MatMulBatchOffsets(p, &p.a_offsets, &p.b_offsets);
   return p;
 }
 
@@ -193,15 +103,7 @@ template <typename T>
 class MatMulKernel final : public OpKernel {
  public:
   static KernelOr Create(const KernelInit& init, bool batched) {
-    const char* ta = batched ? "adj_x" : "transpose_a";
-    const char* tb = batched ? "adj_y" : "transpose_b";
-    ASSIGN_OR_RETURN(MatMulPlan plan, PlanMatMul(init.input_shape(0), init.input_shape(1),
-                                                 init.attr(ta).b(), init.attr(tb).b(), batched));
-    if (plan.out_shape != init.output_shape(0)) {
-      return absl::InternalError(absl::StrCat("output shape ", init.output_shape(0).ToString(),
-                                              " differs from the product's ",
-                                              plan.out_shape.ToString()));
-    }
+    ASSIGN_OR_RETURN(MatMulPlan plan, PlanMatMul(init, batched));
     auto kernel = std::unique_ptr<MatMulKernel>(new MatMulKernel(std::move(plan)));
     const MatMulPlan& p = kernel->plan_;
     if (std::is_same_v<T, float> && p.batch_count == 1 &&

@@ -21,7 +21,10 @@
 #include "cpu/parallel.h"
 #include "cpu/window.h"
 #include "graph/status_macros.h"
+#include "kernels/batch_norm_params.h"
+#include "kernels/cross_entropy_params.h"
 #include "kernels/kernel_registry.h"
+#include "kernels/shape_checks.h"
 
 namespace sluice::cpu {
 namespace {
@@ -30,15 +33,6 @@ using KernelOr = absl::StatusOr<std::unique_ptr<OpKernel>>;
 using dnnl::algorithm;
 using dnnl::prop_kind;
 using tag = dnnl::memory::format_tag;
-
-absl::Status CheckOutputShape(const KernelInit& init, int index, const Shape& expected) {
-  if (init.output_shape(index) != expected) {
-    return absl::InternalError(absl::StrCat("output ", index, " has shape ",
-                                            init.output_shape(index).ToString(),
-                                            " but the kernel computes ", expected.ToString()));
-  }
-  return absl::OkStatus();
-}
 
 // bf16 has no plain loops: a factory whose primitive could not be built
 // reports why.
@@ -194,36 +188,17 @@ class FusedBatchNormKernel final : public OpKernel {
  public:
   static KernelOr Create(const KernelInit& init) {
     const Shape& x = init.input_shape(0);
-    if (x.rank() != 4) {
-      return absl::InvalidArgumentError(absl::StrCat("x must be 4-D, got ", x.ToString()));
-    }
-    const AttrValue* format_attr = init.node.FindAttr("data_format");
-    ASSIGN_OR_RETURN(DataFormat format,
-                     ParseDataFormat(format_attr != nullptr ? format_attr->s() : "NHWC"));
-    const bool nhwc = format == DataFormat::kNhwc;
-    const int64_t n = x.dim(0), c = nhwc ? x.dim(3) : x.dim(1);
-    const int64_t spatial = nhwc ? x.dim(1) * x.dim(2) : x.dim(2) * x.dim(3);
+    ASSIGN_OR_RETURN(const BatchNormParams params, FusedBatchNormParams(init));
+    const bool nhwc = params.nhwc();
+    const int64_t n = params.n, c = params.c;
+    const int64_t spatial = params.h * params.w;
     auto kernel = std::unique_ptr<FusedBatchNormKernel>(new FusedBatchNormKernel());
     kernel->dtype_ = init.input_dtype(0);
     kernel->layout_ =
         nhwc ? plain::ChannelLayout{n * spatial, c, 1} : plain::ChannelLayout{n, c, spatial};
-    kernel->epsilon_ = init.attr("epsilon").f();
-    const AttrValue* factor = init.node.FindAttr("exponential_avg_factor");
-    kernel->factor_ = factor != nullptr ? factor->f() : 1.0f;
-    kernel->training_ = init.attr("is_training").b();
-    // In training with factor 1 the given statistics are unused and may be
-    // empty, as in TensorFlow.
-    const bool reads_stats = !kernel->training_ || kernel->factor_ != 1.0f;
-    for (int i = 1; i <= 4; ++i) {
-      if (i >= 3 && !reads_stats) continue;
-      if (init.input_shape(i) != Shape{c}) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            init.node.op_def().inputs()[i].name, " must have shape [", c, "] for x of shape ",
-            x.ToString(), ", got ", init.input_shape(i).ToString()));
-      }
-    }
-    for (int i = 1; i <= 4; ++i) RETURN_IF_ERROR(CheckOutputShape(init, i, Shape{c}));
-    RETURN_IF_ERROR(CheckOutputShape(init, 0, x));
+    kernel->epsilon_ = params.epsilon;
+    kernel->factor_ = params.factor;
+    kernel->training_ = params.training;
     const int64_t elements = n * c * spatial;
     if (elements == 0 || plain::UsePlain(kernel->dtype_, elements, plain::kBatchNormElements)) {
       return kernel;
@@ -411,15 +386,8 @@ template <typename T>
 class SoftmaxCrossEntropyKernel final : public OpKernel {
  public:
   static KernelOr Create(const KernelInit& init) {
-    const Shape& f = init.input_shape(0);
-    const Shape& l = init.input_shape(1);
-    if (f.rank() != 2 || l != f) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "logits and labels must be 2-D of one shape, got ", f.ToString(), " and ", l.ToString()));
-    }
-    RETURN_IF_ERROR(CheckOutputShape(init, 0, Shape{f.dim(0)}));
-    RETURN_IF_ERROR(CheckOutputShape(init, 1, f));
-    return std::unique_ptr<OpKernel>(new SoftmaxCrossEntropyKernel(f.dim(0), f.dim(1)));
+    ASSIGN_OR_RETURN(const CrossEntropyShape shape, SoftmaxCrossEntropyShape(init));
+    return std::unique_ptr<OpKernel>(new SoftmaxCrossEntropyKernel(shape.rows, shape.cols));
   }
 
   absl::Status Compute(const KernelContext& ctx) override {
@@ -465,22 +433,9 @@ template <typename T>
 class SparseSoftmaxCrossEntropyKernel final : public OpKernel {
  public:
   static KernelOr Create(const KernelInit& init) {
-    const Shape& f = init.input_shape(0);
-    const Shape& l = init.input_shape(1);
-    if (f.rank() != 2 || l.rank() != 1 || l.dim(0) != f.dim(0)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("logits must be 2-D and labels 1-D with the same first dim, got ",
-                       f.ToString(), " and ", l.ToString()));
-    }
-    const DType label_type = init.input_dtype(1);
-    if (label_type != DType::kI32 && label_type != DType::kI64) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("labels must be i32 or i64, got ", DTypeName(label_type)));
-    }
-    RETURN_IF_ERROR(CheckOutputShape(init, 0, Shape{f.dim(0)}));
-    RETURN_IF_ERROR(CheckOutputShape(init, 1, f));
+    ASSIGN_OR_RETURN(const CrossEntropyShape shape, SparseSoftmaxCrossEntropyShape(init));
     return std::unique_ptr<OpKernel>(
-        new SparseSoftmaxCrossEntropyKernel(f.dim(0), f.dim(1), label_type == DType::kI64));
+        new SparseSoftmaxCrossEntropyKernel(shape.rows, shape.cols, shape.wide_labels));
   }
 
   absl::Status Compute(const KernelContext& ctx) override {

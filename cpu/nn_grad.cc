@@ -18,13 +18,14 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "cpu/cpu_kernels.h"
 #include "cpu/onednn_backward.h"
 #include "cpu/parallel.h"
 #include "cpu/window.h"
 #include "graph/status_macros.h"
+#include "kernels/batch_norm_params.h"
 #include "kernels/kernel_registry.h"
+#include "kernels/shape_checks.h"
 
 namespace sluice::cpu {
 namespace {
@@ -33,53 +34,6 @@ using KernelOr = absl::StatusOr<std::unique_ptr<OpKernel>>;
 
 const std::vector<DType> kFloat = {DType::kF32, DType::kF64};
 const std::vector<DType> kFloatBf16 = {DType::kF32, DType::kF64, DType::kBF16};
-
-absl::Status CheckOutputShape(const KernelInit& init, int index, const Shape& expected) {
-  if (init.output_shape(index) != expected) {
-    return absl::InternalError(absl::StrCat("output ", index, " has shape ",
-                                            init.output_shape(index).ToString(),
-                                            " but the kernel computes ", expected.ToString()));
-  }
-  return absl::OkStatus();
-}
-
-// Input i must have shape `expected` (the shape the forward op produced);
-// `origin` says where `expected` comes from.
-absl::Status CheckInputShape(const KernelInit& init, int i, const Shape& expected,
-                             absl::string_view origin) {
-  if (init.input_shape(i) == expected) return absl::OkStatus();
-  return absl::InvalidArgumentError(absl::StrCat(init.node.op_def().inputs()[i].name, " ",
-                                                 init.input_shape(i).ToString(), " does not match ",
-                                                 expected.ToString(), ", the ", origin));
-}
-
-// The sizes held by a 1-D i32 input (input_sizes, filter_sizes,
-// orig_input_shape) must be the static shape the plan compiled the kernel
-// for: the kernel cannot change its output's size on a run.
-absl::Status CheckSizesValue(const Tensor& sizes, const Shape& expected, absl::string_view name) {
-  bool same = sizes.num_elements() == expected.rank();
-  for (int i = 0; same && i < expected.rank(); ++i) {
-    same = IndexValueAt(sizes, i) == expected.dim(i);
-  }
-  if (same) return absl::OkStatus();
-  std::vector<int64_t> values(sizes.num_elements());
-  for (int64_t i = 0; i < sizes.num_elements(); ++i) values[i] = IndexValueAt(sizes, i);
-  return absl::InvalidArgumentError(absl::StrCat(name, " holds [", absl::StrJoin(values, ","),
-                                                 "] but the output was planned as ",
-                                                 expected.ToString()));
-}
-
-// The shape a sizes input holds must be known when the plan is compiled
-// (kernels have static shapes): a Const, or a shape computed from static
-// shapes.
-absl::Status RequireKnownSizes(const KernelInit& init, const Shape& shape, int sizes_input) {
-  if (shape.IsFullyDefined()) return absl::OkStatus();
-  return absl::InvalidArgumentError(absl::StrCat(
-      init.node.op_def().inputs()[sizes_input].name,
-      " must be known when the plan is compiled (a constant or a shape computed from known "
-      "shapes), but only ",
-      shape.ToString(), " is known"));
-}
 
 // ---------------------------------------------------------------------------
 // Activation gradients. Each functor maps (gradient, value) to the backprop,
@@ -162,15 +116,8 @@ template <typename T, typename Op>
 class ActivationGradKernel final : public OpKernel {
  public:
   static KernelOr Create(const KernelInit& init, Op op, int gradient_input) {
-    const Shape& a = init.input_shape(0);
-    const Shape& b = init.input_shape(1);
-    if (a != b) {
-      const auto& inputs = init.node.op_def().inputs();
-      return absl::InvalidArgumentError(absl::StrCat(inputs[0].name, " ", a.ToString(), " and ",
-                                                     inputs[1].name, " ", b.ToString(),
-                                                     " must have the same shape"));
-    }
-    RETURN_IF_ERROR(CheckOutputShape(init, 0, a));
+    RETURN_IF_ERROR(CheckSameInputShapes(init));
+    RETURN_IF_ERROR(CheckOutputShape(init, 0, init.input_shape(0)));
     return std::unique_ptr<OpKernel>(new ActivationGradKernel(op, gradient_input));
   }
 
@@ -438,29 +385,9 @@ class FusedBatchNormGradKernel final : public OpKernel {
  public:
   static KernelOr Create(const KernelInit& init) {
     const Shape& x = init.input_shape(1);
-    if (x.rank() != 4) {
-      return absl::InvalidArgumentError(absl::StrCat("x must be 4-D, got ", x.ToString()));
-    }
-    if (init.input_shape(0) != x) {
-      return absl::InvalidArgumentError(absl::StrCat("y_backprop ", init.input_shape(0).ToString(),
-                                                     " and x ", x.ToString(),
-                                                     " must have the same shape"));
-    }
-    ASSIGN_OR_RETURN(DataFormat format, ParseDataFormat(init.attr("data_format").s()));
-    const int64_t c = format == DataFormat::kNhwc ? x.dim(3) : x.dim(1);
-    for (int i = 2; i <= 4; ++i) {
-      if (init.input_shape(i) != Shape{c}) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            init.node.op_def().inputs()[i].name, " must have shape [", c, "] for x of shape ",
-            x.ToString(), ", got ", init.input_shape(i).ToString()));
-      }
-    }
-    RETURN_IF_ERROR(CheckOutputShape(init, 0, x));
-    for (int i = 1; i <= 2; ++i) RETURN_IF_ERROR(CheckOutputShape(init, i, Shape{c}));
-    for (int i = 3; i <= 4; ++i) RETURN_IF_ERROR(CheckOutputShape(init, i, Shape{0}));
-    ASSIGN_OR_RETURN(auto block,
-                     BatchNormBackward::Create(x, format, init.attr("epsilon").f(),
-                                               init.attr("is_training").b(), init.input_dtype(1)));
+    ASSIGN_OR_RETURN(const BatchNormParams params, FusedBatchNormGradParams(init));
+    ASSIGN_OR_RETURN(auto block, BatchNormBackward::Create(x, params.format, params.epsilon,
+                                                           params.training, init.input_dtype(1)));
     return std::unique_ptr<OpKernel>(new FusedBatchNormGradKernel(std::move(block)));
   }
 

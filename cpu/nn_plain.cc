@@ -46,8 +46,8 @@ T Lowest() {
 
 template <typename T>
 void Conv2D(const Window2D& w, const T* x, const T* filter, T* y) {
-  const auto xs = w.InputStrides();
-  const auto ys = w.OutputStrides();
+  const auto xs = InputStrides(w);
+  const auto ys = OutputStrides(w);
   const int64_t C = w.in_c, O = w.out_c;
   ParallelFor(w.batch * w.out_h, w.out_w * w.k_h * w.k_w * C * O, [&](int64_t begin, int64_t end) {
     for (int64_t row = begin; row < end; ++row) {
@@ -81,8 +81,8 @@ void Conv2D(const Window2D& w, const T* x, const T* filter, T* y) {
 
 template <typename T>
 void Conv2DBackwardData(const Window2D& w, const T* filter, const T* dy, T* dx) {
-  const auto xs = w.InputStrides();
-  const auto ys = w.OutputStrides();
+  const auto xs = InputStrides(w);
+  const auto ys = OutputStrides(w);
   const int64_t C = w.in_c, O = w.out_c;
   const int64_t per_image = w.in_h * w.in_w * C;
   // Each image's dx is written by one thread only.
@@ -116,8 +116,8 @@ void Conv2DBackwardData(const Window2D& w, const T* filter, const T* dy, T* dx) 
 
 template <typename T>
 void Conv2DBackwardFilter(const Window2D& w, const T* x, const T* dy, T* dfilter) {
-  const auto xs = w.InputStrides();
-  const auto ys = w.OutputStrides();
+  const auto xs = InputStrides(w);
+  const auto ys = OutputStrides(w);
   const int64_t C = w.in_c, O = w.out_c;
   // Each filter tap (kh, kw) is written by one thread only.
   ParallelFor(w.k_h * w.k_w, w.batch * w.out_h * w.out_w * C * O, [&](int64_t begin, int64_t end) {
@@ -148,8 +148,8 @@ void Conv2DBackwardFilter(const Window2D& w, const T* x, const T* dy, T* dfilter
 
 template <typename T>
 void Pool2D(const Window2D& w, PoolKind kind, const T* x, T* y) {
-  const auto xs = w.InputStrides();
-  const auto ys = w.OutputStrides();
+  const auto xs = InputStrides(w);
+  const auto ys = OutputStrides(w);
   const int64_t C = w.in_c;
   ParallelFor(w.batch * w.out_h, w.out_w * w.k_h * w.k_w * C, [&](int64_t begin, int64_t end) {
     for (int64_t row = begin; row < end; ++row) {
@@ -189,8 +189,8 @@ void Pool2D(const Window2D& w, PoolKind kind, const T* x, T* y) {
 
 template <typename T>
 void Pool2DBackward(const Window2D& w, PoolKind kind, const T* x, const T* dy, T* dx) {
-  const auto xs = w.InputStrides();
-  const auto ys = w.OutputStrides();
+  const auto xs = InputStrides(w);
+  const auto ys = OutputStrides(w);
   const int64_t C = w.in_c;
   const int64_t per_image = w.in_h * w.in_w * C;
   ParallelFor(w.batch, w.out_h * w.out_w * w.k_h * w.k_w * C, [&](int64_t begin, int64_t end) {

@@ -35,6 +35,7 @@
 #include "cpu/parallel.h"
 #include "graph/status_macros.h"
 #include "kernels/kernel_registry.h"
+#include "kernels/reduction_params.h"
 
 namespace sluice::cpu {
 namespace {
@@ -42,7 +43,6 @@ namespace {
 using KernelOr = absl::StatusOr<std::unique_ptr<OpKernel>>;
 
 constexpr int kMaxReduceRank = 16;  // merged groups
-constexpr int kMaxInputRank = 64;   // axes are kept in a 64-bit mask
 constexpr int kLanes = 16;          // independent accumulators of a row reduction
 // Accumulators of a column reduction, on the stack: 2048 floats.
 constexpr int64_t kColumnChunkBytes = 8192;
@@ -59,29 +59,6 @@ constexpr int kMaxPartials = 64;
 
 const std::vector<DType> kNumeric = {DType::kF32, DType::kF64, DType::kF16, DType::kBF16,
                                      DType::kI8,  DType::kU8,  DType::kI32, DType::kI64};
-
-// ---------------------------------------------------------------------------
-// Index values of inputs (axes), known while building or read at run time.
-
-// The reduced axes of `axes` (scalar or vector) as a mask over `rank` dims.
-absl::StatusOr<uint64_t> AxesMask(const Tensor& axes, const Shape& in) {
-  const int rank = in.rank();
-  uint64_t mask = 0;
-  for (int64_t k = 0; k < axes.num_elements(); ++k) {
-    const int64_t v = IndexValueAt(axes, k);
-    if (v < -rank || v >= rank) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "reduction axis ", v, " is out of range for input of shape ", in.ToString()));
-    }
-    const int axis = static_cast<int>(v < 0 ? v + rank : v);
-    if ((mask >> axis) & 1) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("reduction axis ", v, " is repeated in the axes"));
-    }
-    mask |= uint64_t{1} << axis;
-  }
-  return mask;
-}
 
 // ---------------------------------------------------------------------------
 // The collapsed shape of a reduction.
@@ -533,7 +510,7 @@ class ReduceKernel final : public OpKernel {
       return absl::OkStatus();
     }
     // The axes were not known when the kernel was made.
-    ASSIGN_OR_RETURN(const uint64_t mask, AxesMask(ctx.input(1), input_shape_));
+    ASSIGN_OR_RETURN(const uint64_t mask, ReductionAxesMask(ctx.input(1), input_shape_));
     ReduceLayout layout;
     RETURN_IF_ERROR(PlanReduce(input_shape_, mask, &layout));
     if (layout.out_elements != ctx.output(0).num_elements()) {
@@ -553,13 +530,10 @@ class ReduceKernel final : public OpKernel {
 template <ReduceKind K>
 KernelOr MakeReduce(const KernelInit& init) {
   const Shape& in = init.input_shape(0);
-  if (in.rank() > kMaxInputRank) {
-    return absl::UnimplementedError(
-        absl::StrCat("reductions support rank up to ", kMaxInputRank, ", got ", in.ToString()));
-  }
+  RETURN_IF_ERROR(CheckReductionRank(in));
   std::optional<ReduceLayout> layout;
   if (const Tensor* axes = init.input_value(1)) {
-    ASSIGN_OR_RETURN(const uint64_t mask, AxesMask(*axes, in));
+    ASSIGN_OR_RETURN(const uint64_t mask, ReductionAxesMask(*axes, in));
     layout.emplace();
     RETURN_IF_ERROR(PlanReduce(in, mask, &*layout));
   }

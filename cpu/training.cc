@@ -23,6 +23,7 @@
 #include "cpu/parallel.h"
 #include "graph/status_macros.h"
 #include "kernels/kernel_registry.h"
+#include "kernels/training_checks.h"
 #include "kernels/variable_store.h"
 
 namespace sluice::cpu {
@@ -74,26 +75,6 @@ T ScalarInput(const KernelContext& ctx, int i) {
   return ctx.input(i).data<T>()[0];
 }
 
-// The update locks of a kernel's variables, taken in address order so that
-// two apply ops sharing a variable can never deadlock.
-class UpdateLocks {
- public:
-  UpdateLocks(const std::vector<std::mutex*>& mutexes, bool enabled)
-      : mutexes_(enabled ? &mutexes : nullptr) {
-    if (mutexes_ == nullptr) return;
-    for (std::mutex* mu : *mutexes_) mu->lock();
-  }
-  ~UpdateLocks() {
-    if (mutexes_ == nullptr) return;
-    for (auto it = mutexes_->rbegin(); it != mutexes_->rend(); ++it) (*it)->unlock();
-  }
-  UpdateLocks(const UpdateLocks&) = delete;
-  UpdateLocks& operator=(const UpdateLocks&) = delete;
-
- private:
-  const std::vector<std::mutex*>* const mutexes_;
-};
-
 // What every apply kernel shares: the slots of its variable (ref input 0) and
 // optimizer slots (ref inputs 1..), the checks before an update, the locking,
 // and yielding the variable's new value.
@@ -105,27 +86,18 @@ class ApplyKernel : public OpKernel {
   // `refs` are the slots of inputs 0 .. refs.size()-1; `grad_input` is the
   // gradient's input index.
   ApplyKernel(std::vector<VariableSlot*> refs, int grad_input, bool use_locking)
-      : refs_(std::move(refs)), grad_input_(grad_input), use_locking_(use_locking) {
-    for (VariableSlot* slot : refs_) mutexes_.push_back(&slot->update_mutex());
-    std::sort(mutexes_.begin(), mutexes_.end());
-  }
+      : refs_(std::move(refs)),
+        mutexes_(SortedUpdateMutexes(refs_)),
+        grad_input_(grad_input),
+        use_locking_(use_locking) {}
 
   absl::Status Compute(const KernelContext& ctx) final {
     UpdateLocks locks(mutexes_, use_locking_);
     const Tensor& grad = ctx.input(grad_input_);
     std::array<T*, kMaxRefs> data{};
     for (size_t k = 0; k < refs_.size(); ++k) {
-      VariableSlot* slot = refs_[k];
-      RETURN_IF_ERROR(slot->CheckInitialized());
-      Tensor& value = slot->mutable_value_unlocked();
-      // Assign with validate_shape=false may have reshaped the variable
-      // since the plan was compiled.
-      if (value.shape() != grad.shape()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("variable '", slot->name(), "' holds shape ", value.shape().ToString(),
-                         " but the gradient has shape ", grad.shape().ToString()));
-      }
-      data[k] = value.data<T>();
+      ASSIGN_OR_RETURN(void* buffer, UpdateBuffer(*refs_[k], grad.shape()));
+      data[k] = static_cast<T*>(buffer);
     }
     Update(ctx, data.data(), grad.data<T>(), grad.num_elements());
     ctx.output(0) = refs_[0]->value();
@@ -140,7 +112,7 @@ class ApplyKernel : public OpKernel {
 
  private:
   const std::vector<VariableSlot*> refs_;
-  std::vector<std::mutex*> mutexes_;
+  const std::vector<std::mutex*> mutexes_;
   const int grad_input_;
   const bool use_locking_;
 };
@@ -385,36 +357,6 @@ class ApplyAdagradKernel final : public ApplyKernel<T> {
 // ---------------------------------------------------------------------------
 // Factories.
 
-// The variable store slots of ref inputs 0 .. num_refs-1. Each must be a
-// distinct Variable: the kernels update them in one pass and assume they do
-// not overlap.
-absl::StatusOr<std::vector<VariableSlot*>> RefSlots(const KernelInit& init, int num_refs) {
-  if (init.variables == nullptr) {
-    return absl::FailedPreconditionError("apply ops need a session's variable store");
-  }
-  std::vector<VariableSlot*> slots;
-  for (int i = 0; i < num_refs; ++i) {
-    const Node& variable = *init.node.input(i).node;
-    const std::string input_name = init.node.op_def().inputs()[i].name;
-    if (variable.op() != "Variable") {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "input ", i, " (", input_name, ") must be a Variable, got ", variable.DebugName()));
-    }
-    for (int k = 0; k < i; ++k) {
-      if (init.node.input(k).node == &variable) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("inputs ", k, " (", init.node.op_def().inputs()[k].name, ") and ", i, " (",
-                         input_name, ") are the same variable '", variable.name(), "'"));
-      }
-    }
-    ASSIGN_OR_RETURN(VariableSlot * slot,
-                     init.variables->GetOrCreate(variable.name(), variable.attr("dtype").dtype(),
-                                                 variable.attr("shape").shape()));
-    slots.push_back(slot);
-  }
-  return slots;
-}
-
 // Calls make.template operator()<T>() for the kernel's dtype.
 template <typename Make>
 KernelOr DispatchFloat(const KernelInit& init, Make&& make) {
@@ -431,7 +373,8 @@ KernelOr DispatchFloat(const KernelInit& init, Make&& make) {
 }
 
 KernelOr MakeGradientDescent(const KernelInit& init) {
-  ASSIGN_OR_RETURN(std::vector<VariableSlot*> refs, RefSlots(init, 1));
+  ASSIGN_OR_RETURN(std::vector<VariableSlot*> refs,
+                   ApplyVariableSlots(init, 1, /*device=*/nullptr));
   const bool locking = init.attr("use_locking").b();
   return DispatchFloat(init, [&]<typename T>() -> KernelOr {
     return std::make_unique<ApplyGradientDescentKernel<T>>(refs, 2, locking);
@@ -439,7 +382,8 @@ KernelOr MakeGradientDescent(const KernelInit& init) {
 }
 
 KernelOr MakeMomentum(const KernelInit& init) {
-  ASSIGN_OR_RETURN(std::vector<VariableSlot*> refs, RefSlots(init, 2));
+  ASSIGN_OR_RETURN(std::vector<VariableSlot*> refs,
+                   ApplyVariableSlots(init, 2, /*device=*/nullptr));
   const bool locking = init.attr("use_locking").b();
   const bool nesterov = init.attr("use_nesterov").b();
   return DispatchFloat(init, [&]<typename T>() -> KernelOr {
@@ -448,7 +392,8 @@ KernelOr MakeMomentum(const KernelInit& init) {
 }
 
 KernelOr MakeAdam(const KernelInit& init) {
-  ASSIGN_OR_RETURN(std::vector<VariableSlot*> refs, RefSlots(init, 3));
+  ASSIGN_OR_RETURN(std::vector<VariableSlot*> refs,
+                   ApplyVariableSlots(init, 3, /*device=*/nullptr));
   const bool locking = init.attr("use_locking").b();
   const bool nesterov = init.attr("use_nesterov").b();
   return DispatchFloat(init, [&]<typename T>() -> KernelOr {
@@ -457,7 +402,8 @@ KernelOr MakeAdam(const KernelInit& init) {
 }
 
 KernelOr MakeRMSProp(const KernelInit& init) {
-  ASSIGN_OR_RETURN(std::vector<VariableSlot*> refs, RefSlots(init, 3));
+  ASSIGN_OR_RETURN(std::vector<VariableSlot*> refs,
+                   ApplyVariableSlots(init, 3, /*device=*/nullptr));
   const bool locking = init.attr("use_locking").b();
   return DispatchFloat(init, [&]<typename T>() -> KernelOr {
     return std::make_unique<ApplyRMSPropKernel<T>>(refs, locking);
@@ -465,7 +411,8 @@ KernelOr MakeRMSProp(const KernelInit& init) {
 }
 
 KernelOr MakeAdagrad(const KernelInit& init) {
-  ASSIGN_OR_RETURN(std::vector<VariableSlot*> refs, RefSlots(init, 2));
+  ASSIGN_OR_RETURN(std::vector<VariableSlot*> refs,
+                   ApplyVariableSlots(init, 2, /*device=*/nullptr));
   const bool locking = init.attr("use_locking").b();
   const bool update_slots = init.attr("update_slots").b();
   return DispatchFloat(init, [&]<typename T>() -> KernelOr {

@@ -25,7 +25,9 @@
 #include "cuda/cuda_kernels.h"
 #include "cuda/cuda_status.h"
 #include "graph/status_macros.h"
+#include "kernels/array_params.h"
 #include "kernels/kernel_registry.h"
+#include "kernels/state_kernels.h"
 
 namespace sluice::cuda {
 namespace {
@@ -219,20 +221,7 @@ absl::Status RunStep(const CopyStep& step, const void* src, void* dst, cudaStrea
 }
 
 // ---------------------------------------------------------------------------
-// Views: the output is the input with another shape.
-
-class ViewKernel final : public OpKernel {
- public:
-  explicit ViewKernel(Shape shape) : shape_(std::move(shape)) {}
-  absl::Status Compute(const KernelContext& ctx) override {
-    ASSIGN_OR_RETURN(ctx.output(0), ctx.input(0).Reshaped(shape_));
-    return absl::OkStatus();
-  }
-  std::vector<int> ForwardedOutputs() const override { return {0}; }
-
- private:
-  const Shape shape_;
-};
+// Views: the output is the input with another shape (kernels/state_kernels.h).
 
 KernelOr MakeView(const KernelInit& init) {
   return std::make_unique<ViewKernel>(init.output_shape(0));
@@ -240,10 +229,6 @@ KernelOr MakeView(const KernelInit& init) {
 
 // ---------------------------------------------------------------------------
 // Single copies from input 0 to output 0.
-
-struct SliceMasks {
-  int64_t begin = 0, end = 0, ellipsis = 0, new_axis = 0, shrink = 0;
-};
 
 // What a copy planner sees: the static shapes, the element size and the
 // values of the index inputs 1..3 (all known).
@@ -263,15 +248,6 @@ struct CopyPlan {
 
 using CopyPlanner = absl::StatusOr<CopyPlan> (*)(const CopyArgs&);
 
-absl::Status CheckOutputShape(absl::Span<const int64_t> dims, const Shape& output) {
-  if (Shape(dims) != output) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("the index values give shape ", Shape(dims).ToString(),
-                     ", but the output has shape ", output.ToString()));
-  }
-  return absl::OkStatus();
-}
-
 // A copy of `dims` read with `src_strides` from `src_offset` (elements) and
 // written row-major to the output.
 absl::StatusOr<CopyPlan> DenseOutputPlan(const CopyArgs& a, absl::Span<const int64_t> dims,
@@ -283,194 +259,56 @@ absl::StatusOr<CopyPlan> DenseOutputPlan(const CopyArgs& a, absl::Span<const int
 }
 
 absl::StatusOr<CopyPlan> PlanTranspose(const CopyArgs& a) {
-  const Tensor& perm = *a.index[0];
   const int rank = a.input.rank();
-  if (perm.num_elements() != rank) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "perm has ", perm.num_elements(), " entries for input of shape ", a.input.ToString()));
-  }
+  std::vector<int64_t> out_dims(rank), source_dims(rank), src_strides(rank);
+  RETURN_IF_ERROR(TransposeDims(*a.index[0], a.input, a.output, absl::MakeSpan(out_dims),
+                                absl::MakeSpan(source_dims)));
   const std::vector<int64_t> in_strides = RowMajorStrides(a.input.dims());
-  std::vector<int64_t> out_dims(rank), src_strides(rank);
-  std::vector<bool> seen(rank, false);
-  for (int i = 0; i < rank; ++i) {
-    const int64_t p = IndexValueAt(perm, i);
-    if (p < 0 || p >= rank || seen[p]) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("perm is not a permutation of [0, ", rank, "): entry ", i, " is ", p));
-    }
-    seen[p] = true;
-    out_dims[i] = a.input.dim(static_cast<int>(p));
-    src_strides[i] = in_strides[p];
-  }
-  RETURN_IF_ERROR(CheckOutputShape(out_dims, a.output));
+  for (int i = 0; i < rank; ++i) src_strides[i] = in_strides[source_dims[i]];
   return DenseOutputPlan(a, out_dims, src_strides, 0);
 }
 
 absl::StatusOr<CopyPlan> PlanSlice(const CopyArgs& a) {
-  const Tensor& begin = *a.index[0];
-  const Tensor& size = *a.index[1];
   const int rank = a.input.rank();
-  if (begin.num_elements() != rank || size.num_elements() != rank) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "begin and size must have ", rank, " entries for input of shape ", a.input.ToString()));
-  }
+  std::vector<int64_t> starts(rank), out_dims(rank);
+  RETURN_IF_ERROR(SliceDims(*a.index[0], *a.index[1], a.input, a.output, absl::MakeSpan(starts),
+                            absl::MakeSpan(out_dims)));
   const std::vector<int64_t> in_strides = RowMajorStrides(a.input.dims());
-  std::vector<int64_t> out_dims(rank);
   int64_t src_offset = 0;
-  for (int i = 0; i < rank; ++i) {
-    const int64_t dim = a.input.dim(i);
-    const int64_t b = IndexValueAt(begin, i);
-    const int64_t requested = IndexValueAt(size, i);
-    const int64_t s = requested == -1 ? dim - b : requested;
-    if (b < 0 || b > dim || s < 0 || b + s > dim) {
-      return absl::InvalidArgumentError(absl::StrCat("begin[", i, "] = ", b, " and size[", i,
-                                                     "] = ", requested, " do not fit dimension ", i,
-                                                     " of input ", a.input.ToString()));
-    }
-    out_dims[i] = s;
-    src_offset += b * in_strides[i];
-  }
-  RETURN_IF_ERROR(CheckOutputShape(out_dims, a.output));
+  for (int i = 0; i < rank; ++i) src_offset += starts[i] * in_strides[i];
   return DenseOutputPlan(a, out_dims, in_strides, src_offset);
 }
 
-bool Bit(int64_t mask, int64_t i) { return i < 63 && ((mask >> i) & 1) != 0; }
-
-// The elements one input dim contributes to a strided slice: `count`
-// positions from `start`, `step` apart.
-struct DimRange {
-  int64_t start = 0, step = 1, count = 0;
-};
-
-// TensorFlow's StridedSlice rules for entry `i` of the spec on a dim of size
-// `dim`: a shrunk entry picks one index (negative counts from the end, out of
-// range is an error); otherwise begin and end count from the end when
-// negative, are clamped to [0, dim] going forward and to [-1, dim - 1] going
-// back, and a masked bound is the start or end of that range.
-absl::StatusOr<DimRange> StridedSliceDim(const CopyArgs& a, int64_t i, int full, int64_t dim) {
-  const Tensor& begin = *a.index[0];
-  const Tensor& end = *a.index[1];
-  const int64_t s = IndexValueAt(*a.index[2], i);
-  if (s == 0) return absl::InvalidArgumentError(absl::StrCat("strides[", i, "] is 0"));
-  if (Bit(a.masks.shrink, i)) {
-    const int64_t b = IndexValueAt(begin, i);
-    const int64_t index = b < 0 ? b + dim : b;
-    if (index < 0 || index >= dim) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("index ", b, " is out of bounds for dimension ", full, " of input ",
-                       a.input.ToString(), ", which has size ", dim));
-    }
-    return DimRange{index, 1, 1};
-  }
-  const bool forward = s > 0;
-  const int64_t first = forward ? 0 : -1;
-  const int64_t past = forward ? dim : dim - 1;
-  auto bound = [&](const Tensor& values, bool masked, bool is_end) {
-    if (masked) return forward == is_end ? past : first;
-    const int64_t v = IndexValueAt(values, i);
-    return std::clamp(v < 0 ? v + dim : v, first, past);
-  };
-  const int64_t b = bound(begin, Bit(a.masks.begin, i), false);
-  const int64_t e = bound(end, Bit(a.masks.end, i), true);
-  const int64_t span = e - b;
-  // Positions b, b + s, ... strictly before e in the direction of s.
-  int64_t count = 0;
-  if (span != 0 && (span > 0) == forward) {
-    const int64_t magnitude = forward ? span : -span;
-    const int64_t step = forward ? s : -s;
-    count = (magnitude + step - 1) / step;
-  }
-  return DimRange{b, s, count};
-}
-
-// The sparse spec (begin/end/strides entries, with at most one ellipsis and
-// any new axes) maps onto the input dims: entries before the ellipsis take
-// the leading dims in order, entries after it the trailing ones, and the
-// ellipsis (implicitly at the end when absent) covers the dims between with
-// full ranges. New axes take no input dim. New and shrunk axes have size 1,
-// so the output's elements are the input dims' ranges in row-major order.
+// StridedSlice: each input dim's range (kernels/array_params.h) read with
+// the input's strides times the step. New and shrunk axes have size 1, so
+// the output's elements are those ranges in row-major order.
 absl::StatusOr<CopyPlan> PlanStridedSlice(const CopyArgs& a) {
-  const Tensor& begin = *a.index[0];
   const int rank = a.input.rank();
-  const int64_t length = begin.num_elements();
-  if (a.index[1]->num_elements() != length || a.index[2]->num_elements() != length) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("begin, end and strides must have the same length, got ", length, ", ",
-                     a.index[1]->num_elements(), " and ", a.index[2]->num_elements()));
-  }
-  int64_t ellipsis = -1;
-  for (int64_t i = 0; i < length && ellipsis < 0; ++i) {
-    if (Bit(a.masks.ellipsis, i)) ellipsis = i;
-  }
-  // Input dims taken by entries before and after the ellipsis.
-  int64_t leading = 0, trailing = 0;
-  for (int64_t i = 0; i < length; ++i) {
-    if (i == ellipsis || Bit(a.masks.new_axis, i)) continue;
-    if (ellipsis < 0 || i < ellipsis) {
-      ++leading;
-    } else {
-      ++trailing;
-    }
-  }
-  if (leading + trailing > rank) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the slice spec indexes more dimensions than input ", a.input.ToString(), " has"));
-  }
-  std::vector<DimRange> ranges(rank);
-  for (int d = 0; d < rank; ++d) ranges[d] = DimRange{0, 1, a.input.dim(d)};
-  int full = 0;
-  for (int64_t i = 0; i < length; ++i) {
-    if (i == ellipsis) {
-      full = static_cast<int>(rank - trailing);
-      continue;
-    }
-    if (Bit(a.masks.new_axis, i)) continue;
-    ASSIGN_OR_RETURN(ranges[full], StridedSliceDim(a, i, full, a.input.dim(full)));
-    ++full;
-  }
+  std::vector<SliceRange> ranges(rank);
+  RETURN_IF_ERROR(StridedSliceRanges(*a.index[0], *a.index[1], *a.index[2], a.masks, a.input,
+                                     a.output, absl::MakeSpan(ranges)));
   const std::vector<int64_t> in_strides = RowMajorStrides(a.input.dims());
   std::vector<int64_t> dims(rank), src_strides(rank);
-  int64_t elements = 1;
-  for (int d = 0; d < rank; ++d) elements *= ranges[d].count;
-  if (elements != a.output.num_elements()) {
-    return absl::InvalidArgumentError(absl::StrCat("the slice selects ", elements,
-                                                   " elements, but the output has shape ",
-                                                   a.output.ToString()));
-  }
+  const bool empty = a.output.num_elements() == 0;
   int64_t src_offset = 0;
   for (int d = 0; d < rank; ++d) {
     dims[d] = ranges[d].count;
     src_strides[d] = in_strides[d] * ranges[d].step;
     // An empty slice may start outside the input; it reads nothing.
-    if (elements > 0) src_offset += ranges[d].start * in_strides[d];
+    if (!empty) src_offset += ranges[d].start * in_strides[d];
   }
   return DenseOutputPlan(a, dims, src_strides, src_offset);
 }
 
 absl::StatusOr<CopyPlan> PlanPad(const CopyArgs& a) {
-  const Tensor& paddings = *a.index[0];
   const int rank = a.input.rank();
-  if (paddings.num_elements() != 2 * rank) {
-    return absl::InvalidArgumentError(absl::StrCat("paddings must have shape [", rank,
-                                                   ",2] for input of shape ", a.input.ToString()));
-  }
-  std::vector<int64_t> out_dims(rank);
-  bool padded = false;
-  for (int i = 0; i < rank; ++i) {
-    const int64_t before = IndexValueAt(paddings, 2 * i);
-    const int64_t after = IndexValueAt(paddings, 2 * i + 1);
-    if (before < 0 || after < 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("paddings[", i, "] = [", before, ",", after, "] must be non-negative"));
-    }
-    padded = padded || before > 0 || after > 0;
-    out_dims[i] = a.input.dim(i) + before + after;
-  }
-  RETURN_IF_ERROR(CheckOutputShape(out_dims, a.output));
+  std::vector<int64_t> before(rank), out_dims(rank);
+  ASSIGN_OR_RETURN(const bool padded, PadDims(*a.index[0], a.input, a.output,
+                                              absl::MakeSpan(before), absl::MakeSpan(out_dims)));
   const std::vector<int64_t> in_strides = RowMajorStrides(a.input.dims());
   const std::vector<int64_t> out_strides = RowMajorStrides(out_dims);
   int64_t dst_offset = 0;
-  for (int i = 0; i < rank; ++i) dst_offset += IndexValueAt(paddings, 2 * i) * out_strides[i];
+  for (int i = 0; i < rank; ++i) dst_offset += before[i] * out_strides[i];
   ASSIGN_OR_RETURN(const StridedCopy copy,
                    PlanCopy(a.elem_size, a.input.dims(), in_strides, out_strides));
   return CopyPlan{MakeStep(copy, 0, dst_offset * a.elem_size), padded};
@@ -572,17 +410,6 @@ KernelOr MakeCopy(const KernelInit& init, CopyPlanner planner, int num_index_inp
 // ---------------------------------------------------------------------------
 // Concat and Split: one 2-D copy per piece, [outer, run] at a column offset
 // of the whole.
-
-// Checks that `piece` matches `whole` outside `axis`.
-absl::Status CheckPieceShape(const Shape& piece, const Shape& whole, int axis) {
-  bool ok = piece.rank() == whole.rank();
-  for (int d = 0; ok && d < whole.rank(); ++d) ok = d == axis || piece.dim(d) == whole.dim(d);
-  if (!ok) {
-    return absl::InvalidArgumentError(absl::StrCat("shape ", piece.ToString(), " does not match ",
-                                                   whole.ToString(), " outside dimension ", axis));
-  }
-  return absl::OkStatus();
-}
 
 // The copies between each of `pieces` and `whole`, laid side by side along
 // `axis`; into the whole for Concat, out of it for Split.
@@ -692,34 +519,6 @@ IndexType IndexTypeOf(DType dtype) {
     default:
       return IndexType::kI64;
   }
-}
-
-struct GatherLayout {
-  int64_t batch = 1, outer = 1, n = 1, inner = 1, m = 1;
-};
-
-absl::StatusOr<GatherLayout> PlanGather(const Shape& params, const Shape& indices, int64_t axis,
-                                        int64_t batch_dims) {
-  const int rank = params.rank();
-  if (batch_dims < 0) batch_dims += indices.rank();
-  if (axis < -rank || axis >= rank) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("axis ", axis, " is out of range for params ", params.ToString()));
-  }
-  if (axis < 0) axis += rank;
-  if (batch_dims < 0 || batch_dims > axis || batch_dims > indices.rank()) {
-    return absl::InvalidArgumentError(absl::StrCat("batch_dims ", batch_dims, " does not fit axis ",
-                                                   axis, " and indices ", indices.ToString()));
-  }
-  const int b = static_cast<int>(batch_dims);
-  const int a = static_cast<int>(axis);
-  GatherLayout g;
-  g.batch = ProductOf(params, 0, b);
-  g.outer = ProductOf(params, b, a);
-  g.n = params.dim(a);
-  g.inner = ProductOf(params, a + 1, rank);
-  g.m = ProductOf(indices, b, indices.rank());
-  return g;
 }
 
 class GatherKernel final : public OpKernel {
@@ -1000,10 +799,7 @@ void RegisterArrayKernels(KernelRegistry& r) {
   r.Register("Slice", cuda, kAll,
              [](const KernelInit& init) { return MakeCopy(init, PlanSlice, 2); });
   r.Register("StridedSlice", cuda, kAll, [](const KernelInit& init) {
-    const SliceMasks masks{init.attr("begin_mask").i(), init.attr("end_mask").i(),
-                           init.attr("ellipsis_mask").i(), init.attr("new_axis_mask").i(),
-                           init.attr("shrink_axis_mask").i()};
-    return MakeCopy(init, PlanStridedSlice, 3, masks);
+    return MakeCopy(init, PlanStridedSlice, 3, SliceMasksOf(init));
   });
   r.Register("Pad", cuda, kAll, [](const KernelInit& init) { return MakeCopy(init, PlanPad, 1); });
   r.Register("Tile", cuda, kAll,

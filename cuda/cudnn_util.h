@@ -1,12 +1,9 @@
 // What the nn and nn_grad kernel families share (header-only: cuda/nn.cc and
-// cuda/nn_grad.cc include it): TensorFlow's window and padding rules for
-// Conv2D-style and pooling attrs, owning wrappers of cuDNN descriptors, the
+// cuda/nn_grad.cc include it): the pooling launch geometry of a window
+// (kernels/window_params.h), owning wrappers of cuDNN descriptors, the
 // carving of the context's workspace, and CudnnConv, one convolution pass
 // (forward, backward data or backward filter) with its descriptors,
 // algorithm and workspace chosen once, when the kernel is created.
-//
-// The window rules give the same results and error messages as
-// cpu/window.cc, which the CUDA library cannot link against.
 #ifndef SLUICE_CUDA_CUDNN_UTIL_H_
 #define SLUICE_CUDA_CUDNN_UTIL_H_
 
@@ -31,245 +28,17 @@
 #include "graph/shape.h"
 #include "graph/status_macros.h"
 #include "kernels/kernel.h"
+#include "kernels/shape_checks.h"
+#include "kernels/window_params.h"
 
 namespace sluice::cuda {
 
 // ---------------------------------------------------------------------------
-// Windows.
+// Windows: kernels/window_params.h, as on the CPU.
 
-// A window sliding over the spatial dims of a 4-D activation (NHWC when
-// `nhwc`, else NCHW), with TensorFlow's padding: pad_top/pad_left before
-// the input, pad_bottom/pad_right after it.
-struct NnWindow {
-  bool nhwc = true;
-  int64_t batch = 0;
-  int64_t in_h = 0, in_w = 0, in_c = 0;
-  int64_t out_h = 0, out_w = 0, out_c = 0;  // out_c == in_c for pooling
-  int64_t k_h = 1, k_w = 1;
-  int64_t stride_h = 1, stride_w = 1;
-  int64_t dilation_h = 1, dilation_w = 1;
-  int64_t pad_top = 0, pad_bottom = 0, pad_left = 0, pad_right = 0;
-
-  Shape InputShape() const {
-    return nhwc ? Shape{batch, in_h, in_w, in_c} : Shape{batch, in_c, in_h, in_w};
-  }
-  Shape OutputShape() const {
-    return nhwc ? Shape{batch, out_h, out_w, out_c} : Shape{batch, out_c, out_h, out_w};
-  }
-  Shape FilterShape() const { return Shape{k_h, k_w, in_c, out_c}; }
-  int64_t input_elements() const { return batch * in_h * in_w * in_c; }
-  int64_t output_elements() const { return batch * out_h * out_w * out_c; }
-  int64_t filter_elements() const { return k_h * k_w * in_c * out_c; }
-  bool symmetric() const { return pad_top == pad_bottom && pad_left == pad_right; }
-  int64_t padded_h() const { return in_h + pad_top + pad_bottom; }
-  int64_t padded_w() const { return in_w + pad_left + pad_right; }
-};
-
-namespace nn_internal {
-
-inline std::vector<int64_t> IntsAttr(const Node& node, absl::string_view name,
-                                     std::vector<int64_t> fallback) {
-  const AttrValue* value = node.FindAttr(name);
-  if (value == nullptr || value->type() != AttrType::kIntList) return fallback;
-  return value->ints();
-}
-
-inline std::string StringAttr(const Node& node, absl::string_view name, std::string fallback) {
-  const AttrValue* value = node.FindAttr(name);
-  if (value == nullptr || value->type() != AttrType::kString) return fallback;
-  return value->s();
-}
-
-struct SpatialDim {
-  int64_t out = 0, pad_before = 0, pad_after = 0;
-};
-
-inline absl::StatusOr<SpatialDim> ComputeSpatialDim(absl::string_view dim_name, int64_t in,
-                                                    int64_t effective_k, int64_t stride,
-                                                    absl::string_view padding,
-                                                    int64_t explicit_before,
-                                                    int64_t explicit_after) {
-  SpatialDim d;
-  if (padding == "SAME") {
-    d.out = (in + stride - 1) / stride;
-    const int64_t total = std::max<int64_t>((d.out - 1) * stride + effective_k - in, 0);
-    d.pad_before = total / 2;
-    d.pad_after = total - d.pad_before;
-    return d;
-  }
-  if (padding == "EXPLICIT") {
-    if (explicit_before < 0 || explicit_after < 0) {
-      return absl::InvalidArgumentError(absl::StrCat("explicit padding of ", dim_name,
-                                                     " must be >= 0, got [", explicit_before, ", ",
-                                                     explicit_after, "]"));
-    }
-    d.pad_before = explicit_before;
-    d.pad_after = explicit_after;
-  } else if (padding != "VALID") {
-    return absl::InvalidArgumentError(
-        absl::StrCat("padding must be SAME, VALID or EXPLICIT, got '", padding, "'"));
-  }
-  const int64_t padded = in + d.pad_before + d.pad_after;
-  if (padded - effective_k + stride < 0) {
-    return absl::InvalidArgumentError(absl::StrCat("window of ", effective_k, " (dilated) in ",
-                                                   dim_name, " exceeds the padded input size ",
-                                                   padded));
-  }
-  d.out = (padded - effective_k + stride) / stride;
-  return d;
-}
-
-// The (h, w) entries of a 4-element per-dim attr, after checking the batch
-// and depth entries.
-inline absl::StatusOr<std::array<int64_t, 2>> SpatialPair(const std::vector<int64_t>& values,
-                                                          absl::string_view name, bool nhwc,
-                                                          absl::string_view what_nc) {
-  if (values.size() != 4) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(name, " must have 4 elements, got [", absl::StrJoin(values, ","), "]"));
-  }
-  const int h = nhwc ? 1 : 2, w = nhwc ? 2 : 3, c = nhwc ? 3 : 1;
-  if (values[0] != 1 || values[c] != 1) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(name, " [", absl::StrJoin(values, ","), "]: ", what_nc));
-  }
-  if (values[h] < 1 || values[w] < 1) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(name, " must be >= 1, got [", absl::StrJoin(values, ","), "]"));
-  }
-  return std::array<int64_t, 2>{values[h], values[w]};
-}
-
-inline absl::Status CheckWindowInput(const Shape& input, absl::string_view role) {
-  if (input.rank() != 4 || !input.IsFullyDefined()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(role, " must be a fully known 4-D shape, got ", input.ToString()));
-  }
-  return absl::OkStatus();
-}
-
-}  // namespace nn_internal
-
-// True for NHWC, false for NCHW.
-inline absl::StatusOr<bool> ParseNhwc(absl::string_view format) {
-  if (format == "NHWC") return true;
-  if (format == "NCHW") return false;
-  return absl::InvalidArgumentError(
-      absl::StrCat("data_format must be NHWC or NCHW, got '", format, "'"));
-}
-
-// Conv2D's window (strides, padding, explicit_paddings, data_format,
-// dilations on `node`) over `input` with an HWIO `filter`.
-inline absl::StatusOr<NnWindow> ConvWindowOf(const Shape& input, const Shape& filter,
-                                             const Node& node) {
-  RETURN_IF_ERROR(nn_internal::CheckWindowInput(input, "input"));
-  RETURN_IF_ERROR(nn_internal::CheckWindowInput(filter, "filter"));
-  NnWindow w;
-  ASSIGN_OR_RETURN(w.nhwc, ParseNhwc(nn_internal::StringAttr(node, "data_format", "NHWC")));
-  const int h = w.nhwc ? 1 : 2, wd = w.nhwc ? 2 : 3, c = w.nhwc ? 3 : 1;
-  w.batch = input.dim(0);
-  w.in_h = input.dim(h);
-  w.in_w = input.dim(wd);
-  w.in_c = input.dim(c);
-  w.k_h = filter.dim(0);
-  w.k_w = filter.dim(1);
-  w.out_c = filter.dim(3);
-  if (w.k_h < 1 || w.k_w < 1) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("filter height and width must be >= 1, got filter ", filter.ToString()));
-  }
-  if (filter.dim(2) != w.in_c) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("input depth ", w.in_c, " differs from the filter's in-depth ", filter.dim(2),
-                     ": input ", input.ToString(), ", filter ", filter.ToString(),
-                     " (grouped convolution is not supported)"));
-  }
-  ASSIGN_OR_RETURN(
-      auto strides,
-      nn_internal::SpatialPair(nn_internal::IntsAttr(node, "strides", {1, 1, 1, 1}), "strides",
-                               w.nhwc, "strides in the batch and depth dimensions must be 1"));
-  ASSIGN_OR_RETURN(
-      auto dilations,
-      nn_internal::SpatialPair(nn_internal::IntsAttr(node, "dilations", {1, 1, 1, 1}), "dilations",
-                               w.nhwc, "dilations in the batch and depth dimensions must be 1"));
-  w.stride_h = strides[0];
-  w.stride_w = strides[1];
-  w.dilation_h = dilations[0];
-  w.dilation_w = dilations[1];
-  const std::string padding = nn_internal::StringAttr(node, "padding", "VALID");
-  std::vector<int64_t> explicit_paddings = nn_internal::IntsAttr(node, "explicit_paddings", {});
-  if (padding == "EXPLICIT") {
-    if (explicit_paddings.size() != 8) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("explicit_paddings must have 8 elements with EXPLICIT padding, got [",
-                       absl::StrJoin(explicit_paddings, ","), "]"));
-    }
-  } else {
-    explicit_paddings.assign(8, 0);
-  }
-  ASSIGN_OR_RETURN(nn_internal::SpatialDim dh,
-                   nn_internal::ComputeSpatialDim("height", w.in_h, (w.k_h - 1) * w.dilation_h + 1,
-                                                  w.stride_h, padding, explicit_paddings[2 * h],
-                                                  explicit_paddings[2 * h + 1]));
-  ASSIGN_OR_RETURN(nn_internal::SpatialDim dw,
-                   nn_internal::ComputeSpatialDim("width", w.in_w, (w.k_w - 1) * w.dilation_w + 1,
-                                                  w.stride_w, padding, explicit_paddings[2 * wd],
-                                                  explicit_paddings[2 * wd + 1]));
-  w.out_h = dh.out;
-  w.pad_top = dh.pad_before;
-  w.pad_bottom = dh.pad_after;
-  w.out_w = dw.out;
-  w.pad_left = dw.pad_before;
-  w.pad_right = dw.pad_after;
-  return w;
-}
-
-// The pooling window (ksize, strides, padding, data_format on `node`) over
-// `input`.
-inline absl::StatusOr<NnWindow> PoolWindowOf(const Shape& input, const Node& node) {
-  RETURN_IF_ERROR(nn_internal::CheckWindowInput(input, "input"));
-  NnWindow w;
-  ASSIGN_OR_RETURN(w.nhwc, ParseNhwc(nn_internal::StringAttr(node, "data_format", "NHWC")));
-  w.batch = input.dim(0);
-  w.in_h = input.dim(w.nhwc ? 1 : 2);
-  w.in_w = input.dim(w.nhwc ? 2 : 3);
-  w.in_c = input.dim(w.nhwc ? 3 : 1);
-  w.out_c = w.in_c;
-  ASSIGN_OR_RETURN(
-      auto ksize,
-      nn_internal::SpatialPair(nn_internal::IntsAttr(node, "ksize", {1, 1, 1, 1}), "ksize", w.nhwc,
-                               "pooling over the batch or depth dimensions is not supported"));
-  ASSIGN_OR_RETURN(
-      auto strides,
-      nn_internal::SpatialPair(nn_internal::IntsAttr(node, "strides", {1, 1, 1, 1}), "strides",
-                               w.nhwc, "strides in the batch and depth dimensions must be 1"));
-  w.k_h = ksize[0];
-  w.k_w = ksize[1];
-  w.stride_h = strides[0];
-  w.stride_w = strides[1];
-  const std::string padding = nn_internal::StringAttr(node, "padding", "VALID");
-  if (padding != "SAME" && padding != "VALID") {
-    return absl::InvalidArgumentError(
-        absl::StrCat("pooling padding must be SAME or VALID, got '", padding, "'"));
-  }
-  ASSIGN_OR_RETURN(
-      nn_internal::SpatialDim dh,
-      nn_internal::ComputeSpatialDim("height", w.in_h, w.k_h, w.stride_h, padding, 0, 0));
-  ASSIGN_OR_RETURN(
-      nn_internal::SpatialDim dw,
-      nn_internal::ComputeSpatialDim("width", w.in_w, w.k_w, w.stride_w, padding, 0, 0));
-  w.out_h = dh.out;
-  w.pad_top = dh.pad_before;
-  w.pad_bottom = dh.pad_after;
-  w.out_w = dw.out;
-  w.pad_left = dw.pad_before;
-  w.pad_right = dw.pad_after;
-  return w;
-}
-
-inline PoolGeometry PoolGeometryOf(const NnWindow& w) {
+inline PoolGeometry PoolGeometryOf(const Window2D& w) {
   PoolGeometry g;
-  g.nhwc = w.nhwc;
+  g.nhwc = w.nhwc();
   g.batch = w.batch;
   g.channels = w.in_c;
   g.in_h = w.in_h;
@@ -283,17 +52,6 @@ inline PoolGeometry PoolGeometryOf(const NnWindow& w) {
   g.pad_top = w.pad_top;
   g.pad_left = w.pad_left;
   return g;
-}
-
-// Internal (a planning bug, as on the CPU) when output `index` of the node
-// does not have the shape the kernel computes.
-inline absl::Status CheckOutputShape(const KernelInit& init, int index, const Shape& expected) {
-  if (init.output_shape(index) != expected) {
-    return absl::InternalError(absl::StrCat("output ", index, " has shape ",
-                                            init.output_shape(index).ToString(),
-                                            " but the kernel computes ", expected.ToString()));
-  }
-  return absl::OkStatus();
 }
 
 // ---------------------------------------------------------------------------
@@ -408,7 +166,7 @@ enum class ConvPass { kForward, kBackwardData, kBackwardFilter };
 // Only the method of the pass an object was created for may be called.
 class CudnnConv {
  public:
-  static absl::StatusOr<std::unique_ptr<CudnnConv>> Create(CudaContext* context, const NnWindow& w,
+  static absl::StatusOr<std::unique_ptr<CudnnConv>> Create(CudaContext* context, const Window2D& w,
                                                            DType dtype, ConvPass pass) {
     ASSIGN_OR_RETURN(const NnType type, NnTypeOf(dtype));
     std::unique_ptr<CudnnConv> conv(new CudnnConv(context, w, type, pass));
@@ -428,7 +186,7 @@ class CudnnConv {
     if (padded_) {
       void* padded = WorkspaceAt(*context_, padded_offset_);
       SLUICE_CUDA_RETURN_IF_ERROR(LaunchShiftWindow(
-          ElementBytes(type_), w_.nhwc, x, w_.batch, w_.in_c, w_.in_h, w_.in_w, padded,
+          ElementBytes(type_), w_.nhwc(), x, w_.batch, w_.in_c, w_.in_h, w_.in_w, padded,
           w_.padded_h(), w_.padded_w(), -w_.pad_top, -w_.pad_left, stream));
       input = padded;
     }
@@ -452,9 +210,9 @@ class CudnnConv {
         backward_data_algo_, WorkspaceAt(*context_, algo_offset_), algo_bytes_, &zero,
         x_desc_.get(), target));
     if (padded_) {
-      SLUICE_CUDA_RETURN_IF_ERROR(
-          LaunchShiftWindow(ElementBytes(type_), w_.nhwc, target, w_.batch, w_.in_c, w_.padded_h(),
-                            w_.padded_w(), dx, w_.in_h, w_.in_w, w_.pad_top, w_.pad_left, stream));
+      SLUICE_CUDA_RETURN_IF_ERROR(LaunchShiftWindow(
+          ElementBytes(type_), w_.nhwc(), target, w_.batch, w_.in_c, w_.padded_h(), w_.padded_w(),
+          dx, w_.in_h, w_.in_w, w_.pad_top, w_.pad_left, stream));
     }
     return absl::OkStatus();
   }
@@ -467,7 +225,7 @@ class CudnnConv {
     if (padded_) {
       void* padded = WorkspaceAt(*context_, padded_offset_);
       SLUICE_CUDA_RETURN_IF_ERROR(LaunchShiftWindow(
-          ElementBytes(type_), w_.nhwc, x, w_.batch, w_.in_c, w_.in_h, w_.in_w, padded,
+          ElementBytes(type_), w_.nhwc(), x, w_.batch, w_.in_c, w_.in_h, w_.in_w, padded,
           w_.padded_h(), w_.padded_w(), -w_.pad_top, -w_.pad_left, stream));
       input = padded;
     }
@@ -481,7 +239,7 @@ class CudnnConv {
   }
 
  private:
-  CudnnConv(CudaContext* context, const NnWindow& w, NnType type, ConvPass pass)
+  CudnnConv(CudaContext* context, const Window2D& w, NnType type, ConvPass pass)
       : context_(context), w_(w), type_(type), pass_(pass) {}
 
   // Largest workspace an algorithm may ask for.
@@ -491,9 +249,10 @@ class CudnnConv {
     padded_ = !w_.symmetric();
     const int64_t in_h = padded_ ? w_.padded_h() : w_.in_h;
     const int64_t in_w = padded_ ? w_.padded_w() : w_.in_w;
-    ASSIGN_OR_RETURN(x_desc_, MakeTensorDescriptor(w_.nhwc, type_, w_.batch, w_.in_c, in_h, in_w));
-    ASSIGN_OR_RETURN(y_desc_,
-                     MakeTensorDescriptor(w_.nhwc, type_, w_.batch, w_.out_c, w_.out_h, w_.out_w));
+    ASSIGN_OR_RETURN(x_desc_,
+                     MakeTensorDescriptor(w_.nhwc(), type_, w_.batch, w_.in_c, in_h, in_w));
+    ASSIGN_OR_RETURN(
+        y_desc_, MakeTensorDescriptor(w_.nhwc(), type_, w_.batch, w_.out_c, w_.out_h, w_.out_w));
     ASSIGN_OR_RETURN(const int k, CudnnDim(w_.out_c));
     ASSIGN_OR_RETURN(const int c, CudnnDim(w_.in_c));
     ASSIGN_OR_RETURN(const int r, CudnnDim(w_.k_h));
@@ -503,7 +262,7 @@ class CudnnConv {
     filter_desc_.reset(raw_filter);
     SLUICE_CUDNN_RETURN_IF_ERROR(
         cudnnSetFilter4dDescriptor(filter_desc_.get(), CudnnTypeOf(type_),
-                                   w_.nhwc ? CUDNN_TENSOR_NHWC : CUDNN_TENSOR_NCHW, k, c, r, s));
+                                   w_.nhwc() ? CUDNN_TENSOR_NHWC : CUDNN_TENSOR_NCHW, k, c, r, s));
     ASSIGN_OR_RETURN(const int pad_h, CudnnDim(padded_ ? 0 : w_.pad_top));
     ASSIGN_OR_RETURN(const int pad_w, CudnnDim(padded_ ? 0 : w_.pad_left));
     ASSIGN_OR_RETURN(const int stride_h, CudnnDim(w_.stride_h));
@@ -637,7 +396,7 @@ class CudnnConv {
     const int64_t R = w_.k_h, S = w_.k_w, C = w_.in_c, K = w_.out_c;
     // HWIO strides: r S*C*K, s C*K, c K, k 1.
     int64_t dims[4], strides[4];
-    if (w_.nhwc) {
+    if (w_.nhwc()) {
       const int64_t d[4] = {K, R, S, C}, st[4] = {1, S * C * K, C * K, K};
       std::copy(d, d + 4, dims);
       std::copy(st, st + 4, strides);
@@ -656,7 +415,7 @@ class CudnnConv {
     const int64_t R = w_.k_h, S = w_.k_w, C = w_.in_c, K = w_.out_c;
     const int64_t dims[4] = {R, S, C, K};
     int64_t strides[4];
-    if (w_.nhwc) {  // KRSC strides: k R*S*C, r S*C, s C, c 1
+    if (w_.nhwc()) {  // KRSC strides: k R*S*C, r S*C, s C, c 1
       const int64_t st[4] = {S * C, C, 1, R * S * C};
       std::copy(st, st + 4, strides);
     } else {  // KCRS strides: k C*R*S, c R*S, r S, s 1
@@ -677,7 +436,7 @@ class CudnnConv {
   }
 
   CudaContext* const context_;
-  const NnWindow w_;
+  const Window2D w_;
   const NnType type_;
   const ConvPass pass_;
   bool empty_ = false;

@@ -25,6 +25,8 @@
 #include "cuda/elementwise_launch.h"
 #include "graph/status_macros.h"
 #include "kernels/kernel_registry.h"
+#include "kernels/shape_checks.h"
+#include "kernels/state_kernels.h"
 
 namespace sluice::cuda {
 namespace {
@@ -264,20 +266,11 @@ class CastKernel final : public OpKernel {
   const EwType to_;
 };
 
-// Cast to the same dtype: the output is the input.
-class ForwardInputKernel final : public OpKernel {
- public:
-  absl::Status Compute(const KernelContext& ctx) override {
-    ctx.output(0) = ctx.input(0);
-    return absl::OkStatus();
-  }
-  std::vector<int> ForwardedOutputs() const override { return {0}; }
-};
-
 KernelOr MakeCast(const KernelInit& init) {
   const DType from = init.input_dtype(0);
   const DType to = init.output_dtype(0);
-  if (from == to) return std::make_unique<ForwardInputKernel>();
+  // The same dtype: the output is the input.
+  if (from == to) return std::make_unique<ForwardKernel>();
   ASSIGN_OR_RETURN(CudaContext * context, CudaContextOf(init));
   return std::make_unique<CastKernel>(context, EwTypeOf(from), EwTypeOf(to));
 }
@@ -320,18 +313,6 @@ KernelOr MakeAddN(const KernelInit& init) {
   return std::make_unique<AddNKernel>(context, EwTypeOf(init.output_dtype(0)));
 }
 
-// ---------------------------------------------------------------------------
-// Activation gradients: out = op(gradient, value).
-
-absl::Status CheckOutputShape(const KernelInit& init, int index, const Shape& expected) {
-  if (init.output_shape(index) != expected) {
-    return absl::InternalError(absl::StrCat("output ", index, " has shape ",
-                                            init.output_shape(index).ToString(),
-                                            " but the kernel computes ", expected.ToString()));
-  }
-  return absl::OkStatus();
-}
-
 class ActivationGradKernel final : public OpKernel {
  public:
   // `gradient_input` is the index of the incoming gradient: 0 for
@@ -362,15 +343,8 @@ void RegisterActivationGrad(KernelRegistry& r, const char* name, int gradient_in
   r.Register(
       name, DeviceType::kCuda, kFloat, [op, gradient_input](const KernelInit& init) -> KernelOr {
         ASSIGN_OR_RETURN(CudaContext * context, CudaContextOf(init));
-        const Shape& a = init.input_shape(0);
-        const Shape& b = init.input_shape(1);
-        if (a != b) {
-          const auto& inputs = init.node.op_def().inputs();
-          return absl::InvalidArgumentError(absl::StrCat(inputs[0].name, " ", a.ToString(), " and ",
-                                                         inputs[1].name, " ", b.ToString(),
-                                                         " must have the same shape"));
-        }
-        RETURN_IF_ERROR(CheckOutputShape(init, 0, a));
+        RETURN_IF_ERROR(CheckSameInputShapes(init));
+        RETURN_IF_ERROR(CheckOutputShape(init, 0, init.input_shape(0)));
         ActivationGradOp chosen = op;
         float alpha = 0.0f;
         if (op == ActivationGradOp::kLeakyRelu) alpha = init.attr("alpha").f();

@@ -30,7 +30,9 @@
 #include "cuda/matmul_launch.h"
 #include "graph/status_macros.h"
 #include "kernels/device_context.h"
+#include "kernels/epilogue_params.h"
 #include "kernels/kernel_registry.h"
+#include "kernels/matmul_params.h"
 
 namespace sluice::cuda {
 namespace {
@@ -40,104 +42,6 @@ using KernelOr = absl::StatusOr<std::unique_ptr<OpKernel>>;
 // The largest workspace cuBLASLt may ask for (NVIDIA's recommendation for
 // Hopper).
 constexpr uint64_t kMaxLtWorkspaceBytes = uint64_t{32} << 20;
-
-// A (batched) product out[t] = op(a[t]) x op(b[t]) with the batch dims
-// broadcast and collapsed as on the CPU: size-1 output dims dropped,
-// neighbours that broadcast the same way merged.
-struct ProductShape {
-  int64_t m = 0, k = 0, n = 0;
-  bool transpose_a = false, transpose_b = false;
-  std::vector<int64_t> batch;             // collapsed output batch dims
-  std::vector<int64_t> a_batch, b_batch;  // the same dims in a and b (1: broadcast)
-  int64_t batch_count = 1;
-  Shape out_shape;
-
-  bool empty_output() const { return batch_count == 0 || m == 0 || n == 0; }
-};
-
-absl::StatusOr<ProductShape> PlanProduct(const Shape& a, const Shape& b, bool transpose_a,
-                                         bool transpose_b, bool batched) {
-  const int ra = a.rank(), rb = b.rank();
-  if (!batched && (ra != 2 || rb != 2)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("MatMul needs 2-D inputs, got ", a.ToString(), " and ", b.ToString()));
-  }
-  if (ra < 2 || rb < 2) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("inputs must have rank >= 2, got ", a.ToString(), " and ", b.ToString()));
-  }
-  ProductShape p;
-  p.transpose_a = transpose_a;
-  p.transpose_b = transpose_b;
-  p.m = transpose_a ? a.dim(ra - 1) : a.dim(ra - 2);
-  p.k = transpose_a ? a.dim(ra - 2) : a.dim(ra - 1);
-  const int64_t kb = transpose_b ? b.dim(rb - 1) : b.dim(rb - 2);
-  p.n = transpose_b ? b.dim(rb - 2) : b.dim(rb - 1);
-  if (p.k != kb) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("inner dimensions differ: ", a.ToString(), " vs ", b.ToString(),
-                     transpose_a || transpose_b ? " (transposed)" : ""));
-  }
-  const int batch_rank = std::max(ra, rb) - 2;
-  Shape::Dims out_dims;
-  int last_pattern = -1;
-  for (int i = 0; i < batch_rank; ++i) {
-    const int ia = i - (batch_rank - (ra - 2)), ib = i - (batch_rank - (rb - 2));
-    const int64_t da = ia >= 0 ? a.dim(ia) : 1, db = ib >= 0 ? b.dim(ib) : 1;
-    if (da != db && da != 1 && db != 1) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("batch dimensions do not broadcast: ", a.ToString(), " vs ", b.ToString()));
-    }
-    const int64_t d = da == 1 ? db : da;
-    out_dims.push_back(d);
-    p.batch_count *= d;
-    if (d == 1) continue;
-    const int pattern = (da != 1 ? 1 : 0) | (db != 1 ? 2 : 0);
-    if (pattern == last_pattern) {
-      p.batch.back() *= d;
-      p.a_batch.back() *= da;
-      p.b_batch.back() *= db;
-    } else {
-      p.batch.push_back(d);
-      p.a_batch.push_back(da);
-      p.b_batch.push_back(db);
-      last_pattern = pattern;
-    }
-  }
-  out_dims.push_back(p.m);
-  out_dims.push_back(p.n);
-  p.out_shape = Shape(absl::MakeConstSpan(out_dims));
-  return p;
-}
-
-// Element offsets of every batch's a and b matrices, in output order.
-void BatchOffsets(const ProductShape& p, std::vector<int64_t>* a_offsets,
-                  std::vector<int64_t>* b_offsets) {
-  const int nb = static_cast<int>(p.batch.size());
-  std::vector<int64_t> a_stride(nb), b_stride(nb), index(nb, 0);
-  int64_t sa = p.m * p.k, sb = p.k * p.n;
-  for (int i = nb - 1; i >= 0; --i) {
-    a_stride[i] = p.a_batch[i] == 1 ? 0 : sa;
-    b_stride[i] = p.b_batch[i] == 1 ? 0 : sb;
-    sa *= p.a_batch[i];
-    sb *= p.b_batch[i];
-  }
-  a_offsets->clear();
-  b_offsets->clear();
-  for (int64_t t = 0; t < p.batch_count; ++t) {
-    int64_t oa = 0, ob = 0;
-    for (int i = 0; i < nb; ++i) {
-      oa += index[i] * a_stride[i];
-      ob += index[i] * b_stride[i];
-    }
-    a_offsets->push_back(oa);
-    b_offsets->push_back(ob);
-    for (int i = nb - 1; i >= 0; --i) {
-      if (++index[i] < p.batch[i]) break;
-      index[i] = 0;
-    }
-  }
-}
 
 struct GemmTypes {
   cudaDataType data = CUDA_R_32F;
@@ -170,7 +74,7 @@ struct GemmArgs {
   int ld_first = 1, ld_second = 1, ld_out = 1;
 };
 
-absl::StatusOr<GemmArgs> MakeGemmArgs(const ProductShape& p, const Shape& a, const Shape& b) {
+absl::StatusOr<GemmArgs> MakeGemmArgs(const MatMulShape& p, const Shape& a, const Shape& b) {
   GemmArgs g;
   const int64_t ld_first = p.transpose_b ? p.k : p.n;   // row length of stored b
   const int64_t ld_second = p.transpose_a ? p.m : p.k;  // row length of stored a
@@ -207,15 +111,7 @@ class MatMulKernel final : public OpKernel {
     }
     const Shape& a = init.input_shape(0);
     const Shape& b = init.input_shape(1);
-    const char* ta = batched ? "adj_x" : "transpose_a";
-    const char* tb = batched ? "adj_y" : "transpose_b";
-    ASSIGN_OR_RETURN(ProductShape p,
-                     PlanProduct(a, b, init.attr(ta).b(), init.attr(tb).b(), batched));
-    if (p.out_shape != init.output_shape(0)) {
-      return absl::InternalError(absl::StrCat("output shape ", init.output_shape(0).ToString(),
-                                              " differs from the product's ",
-                                              p.out_shape.ToString()));
-    }
+    ASSIGN_OR_RETURN(MatMulShape p, MatMulShapeOf(init, batched));
     // Integer products never reach cuBLAS: their GemmTypes go unused.
     auto kernel =
         std::unique_ptr<MatMulKernel>(new MatMulKernel(context, types.value_or(GemmTypes{}), p));
@@ -326,7 +222,7 @@ class MatMulKernel final : public OpKernel {
   static constexpr float kOneF32 = 1.0f, kZeroF32 = 0.0f;
   static constexpr double kOneF64 = 1.0, kZeroF64 = 0.0;
 
-  MatMulKernel(CudaContext* context, GemmTypes types, ProductShape shape)
+  MatMulKernel(CudaContext* context, GemmTypes types, MatMulShape shape)
       : context_(context), types_(types), shape_(std::move(shape)) {}
 
   // Device memory for the pointer-array and integer modes: the a and b
@@ -334,7 +230,7 @@ class MatMulKernel final : public OpKernel {
   // (written each run by the pointer-array mode). Runs are ordered on the
   // one stream, so one set of arrays serves them all.
   absl::Status UploadOffsets() {
-    BatchOffsets(shape_, &host_a_offsets_, &host_b_offsets_);
+    MatMulBatchOffsets(shape_, &host_a_offsets_, &host_b_offsets_);
     const int64_t count = shape_.batch_count;
     ASSIGN_OR_RETURN(device_arrays_, context_->Allocate(5 * count * 8));
     auto* base = static_cast<char*>(device_arrays_.get());
@@ -345,7 +241,7 @@ class MatMulKernel final : public OpKernel {
 
   CudaContext* const context_;
   const GemmTypes types_;
-  const ProductShape shape_;
+  const MatMulShape shape_;
   Mode mode_ = Mode::kNothing;
   GemmArgs gemm_;
   int64_t element_bytes_ = 0;
@@ -369,40 +265,30 @@ struct FusedEpilogue {
   float alpha = 0;  // LeakyRelu's slope
 };
 
-// The CPU's parse of fused_ops (cpu/epilogue.cc), with its messages.
-absl::StatusOr<FusedEpilogue> ParseEpilogue(const KernelInit& init) {
-  const std::vector<std::string>& ops = init.attr("fused_ops").strings();
-  FusedEpilogue e;
-  e.alpha = init.attr("leakyrelu_alpha").f();
-  size_t i = 0;
-  if (ops.empty() || ops[0] != "BiasAdd") {
-    return absl::UnimplementedError("fused_ops must start with BiasAdd");
+EpilogueActivation EpilogueActivationOf(Activation activation) {
+  switch (activation) {
+    case Activation::kNone:
+      return EpilogueActivation::kNone;
+    case Activation::kRelu:
+      return EpilogueActivation::kRelu;
+    case Activation::kRelu6:
+      return EpilogueActivation::kRelu6;
+    case Activation::kElu:
+      return EpilogueActivation::kElu;
+    case Activation::kSigmoid:
+      return EpilogueActivation::kSigmoid;
+    case Activation::kTanh:
+      return EpilogueActivation::kTanh;
+    case Activation::kLeakyRelu:
+      return EpilogueActivation::kLeakyRelu;
   }
-  ++i;
-  if (i < ops.size() && ops[i] == "Add") {
-    e.add = true;
-    ++i;
-  }
-  if (i < ops.size()) {
-    const std::string& a = ops[i++];
-    if (a == "Relu") {
-      e.activation = EpilogueActivation::kRelu;
-    } else if (a == "Relu6") {
-      e.activation = EpilogueActivation::kRelu6;
-    } else if (a == "Elu") {
-      e.activation = EpilogueActivation::kElu;
-    } else if (a == "Sigmoid") {
-      e.activation = EpilogueActivation::kSigmoid;
-    } else if (a == "Tanh") {
-      e.activation = EpilogueActivation::kTanh;
-    } else if (a == "LeakyRelu") {
-      e.activation = EpilogueActivation::kLeakyRelu;
-    } else {
-      return absl::UnimplementedError(absl::StrCat("unsupported fused activation ", a));
-    }
-  }
-  if (i != ops.size()) return absl::UnimplementedError("unsupported fused_ops");
-  return e;
+  return EpilogueActivation::kNone;
+}
+
+// The epilogue of fused_ops (kernels/epilogue_params.h) for the launch.
+absl::StatusOr<FusedEpilogue> FusedEpilogueOf(const KernelInit& init) {
+  ASSIGN_OR_RETURN(const Epilogue e, ParseEpilogue(init));
+  return FusedEpilogue{e.add, EpilogueActivationOf(e.activation), e.alpha};
 }
 
 // The cuBLASLt descriptors of one product, destroyed with it.
@@ -434,7 +320,7 @@ class FusedMatMulKernel final : public OpKernel {
  public:
   static KernelOr Create(const KernelInit& init) {
     ASSIGN_OR_RETURN(CudaContext * context, CudaContextOf(init));
-    ASSIGN_OR_RETURN(const FusedEpilogue e, ParseEpilogue(init));
+    ASSIGN_OR_RETURN(const FusedEpilogue e, FusedEpilogueOf(init));
     const Shape& a = init.input_shape(0);
     const Shape& b = init.input_shape(1);
     if (a.rank() != 2 || b.rank() != 2) {
@@ -458,7 +344,7 @@ class FusedMatMulKernel final : public OpKernel {
     kernel->k_ = k;
     kernel->n_ = n;
     if (m == 0 || n == 0 || k == 0) return kernel;  // no product to compute
-    ProductShape p;
+    MatMulShape p;
     p.m = m;
     p.k = k;
     p.n = n;

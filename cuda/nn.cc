@@ -16,6 +16,8 @@
 #include "cuda/cudnn_util.h"
 #include "cuda/nn_launch.h"
 #include "graph/status_macros.h"
+#include "kernels/batch_norm_params.h"
+#include "kernels/epilogue_params.h"
 #include "kernels/kernel_registry.h"
 
 namespace sluice::cuda {
@@ -33,7 +35,7 @@ class Conv2DKernel final : public OpKernel {
  public:
   static KernelOr Create(const KernelInit& init) {
     ASSIGN_OR_RETURN(CudaContext * context, CudaContextOf(init));
-    ASSIGN_OR_RETURN(NnWindow w, ConvWindowOf(init.input_shape(0), init.input_shape(1), init.node));
+    ASSIGN_OR_RETURN(Window2D w, Conv2DWindow(init.input_shape(0), init.input_shape(1), init.node));
     RETURN_IF_ERROR(CheckOutputShape(init, 0, w.OutputShape()));
     ASSIGN_OR_RETURN(auto conv,
                      CudnnConv::Create(context, w, init.input_dtype(0), ConvPass::kForward));
@@ -52,8 +54,8 @@ class Conv2DKernel final : public OpKernel {
 
 // ---------------------------------------------------------------------------
 // _FusedConv2D(input, filter, bias[, residual]): the convolution, then one
-// element-wise pass y = act(y + bias[c] (+ residual)). The epilogue grammar
-// is cpu/epilogue.cc's: "BiasAdd"[, "Add"][, activation].
+// element-wise pass y = act(y + bias[c] (+ residual)). The epilogue is
+// parsed as on every device (kernels/epilogue_params.h).
 
 struct ConvEpilogue {
   bool add = false;
@@ -61,36 +63,29 @@ struct ConvEpilogue {
   float alpha = 0;
 };
 
+FusedActivation FusedActivationOf(Activation activation) {
+  switch (activation) {
+    case Activation::kNone:
+      return FusedActivation::kNone;
+    case Activation::kRelu:
+      return FusedActivation::kRelu;
+    case Activation::kRelu6:
+      return FusedActivation::kRelu6;
+    case Activation::kElu:
+      return FusedActivation::kElu;
+    case Activation::kSigmoid:
+      return FusedActivation::kSigmoid;
+    case Activation::kTanh:
+      return FusedActivation::kTanh;
+    case Activation::kLeakyRelu:
+      return FusedActivation::kLeakyRelu;
+  }
+  return FusedActivation::kNone;
+}
+
 absl::StatusOr<ConvEpilogue> ParseConvEpilogue(const KernelInit& init) {
-  const std::vector<std::string>& ops = init.attr("fused_ops").strings();
-  ConvEpilogue e;
-  e.alpha = init.attr("leakyrelu_alpha").f();
-  size_t i = 0;
-  if (ops.empty() || ops[0] != "BiasAdd") {
-    return absl::UnimplementedError("fused_ops must start with BiasAdd");
-  }
-  ++i;
-  if (i < ops.size() && ops[i] == "Add") {
-    e.add = true;
-    ++i;
-  }
-  if (i < ops.size()) {
-    static constexpr std::pair<absl::string_view, FusedActivation> kActivations[] = {
-        {"Relu", FusedActivation::kRelu}, {"Relu6", FusedActivation::kRelu6},
-        {"Elu", FusedActivation::kElu},   {"Sigmoid", FusedActivation::kSigmoid},
-        {"Tanh", FusedActivation::kTanh}, {"LeakyRelu", FusedActivation::kLeakyRelu}};
-    const std::string& a = ops[i++];
-    bool known = false;
-    for (const auto& [name, activation] : kActivations) {
-      if (name == a) {
-        e.activation = activation;
-        known = true;
-      }
-    }
-    if (!known) return absl::UnimplementedError(absl::StrCat("unsupported fused activation ", a));
-  }
-  if (i != ops.size()) return absl::UnimplementedError("unsupported fused_ops");
-  return e;
+  ASSIGN_OR_RETURN(const Epilogue e, ParseEpilogue(init));
+  return ConvEpilogue{e.add, FusedActivationOf(e.activation), e.alpha};
 }
 
 class FusedConv2DKernel final : public OpKernel {
@@ -98,7 +93,7 @@ class FusedConv2DKernel final : public OpKernel {
   static KernelOr Create(const KernelInit& init) {
     ASSIGN_OR_RETURN(CudaContext * context, CudaContextOf(init));
     ASSIGN_OR_RETURN(ConvEpilogue e, ParseConvEpilogue(init));
-    ASSIGN_OR_RETURN(NnWindow w, ConvWindowOf(init.input_shape(0), init.input_shape(1), init.node));
+    ASSIGN_OR_RETURN(Window2D w, Conv2DWindow(init.input_shape(0), init.input_shape(1), init.node));
     if (init.output_shape(0) != w.OutputShape()) {
       return absl::InternalError(absl::StrCat("output shape ", init.output_shape(0).ToString(),
                                               " differs from the convolution's ",
@@ -129,23 +124,23 @@ class FusedConv2DKernel final : public OpKernel {
     Tensor& y = ctx.output(0);
     if (y.num_elements() == 0) return absl::OkStatus();
     RETURN_IF_ERROR(conv_->Forward(ctx.input(0).raw_data(), ctx.input(1).raw_data(), y.raw_data()));
-    const NnWindow& w = window_;
+    const Window2D& w = window_;
     const int64_t spatial = w.out_h * w.out_w;
     const float* residual = epilogue_.add ? ctx.input(3).data<float>() : nullptr;
-    SLUICE_CUDA_RETURN_IF_ERROR(LaunchConvEpilogue(epilogue_.activation, epilogue_.alpha,
-                                                   w.nhwc ? w.batch * spatial : w.batch, w.out_c,
-                                                   w.nhwc ? 1 : spatial, ctx.input(2).data<float>(),
-                                                   residual, y.data<float>(), context_->stream()));
+    SLUICE_CUDA_RETURN_IF_ERROR(LaunchConvEpilogue(
+        epilogue_.activation, epilogue_.alpha, w.nhwc() ? w.batch * spatial : w.batch, w.out_c,
+        w.nhwc() ? 1 : spatial, ctx.input(2).data<float>(), residual, y.data<float>(),
+        context_->stream()));
     return absl::OkStatus();
   }
 
  private:
-  FusedConv2DKernel(CudaContext* context, std::unique_ptr<CudnnConv> conv, const NnWindow& w,
+  FusedConv2DKernel(CudaContext* context, std::unique_ptr<CudnnConv> conv, const Window2D& w,
                     const ConvEpilogue& e)
       : context_(context), conv_(std::move(conv)), window_(w), epilogue_(e) {}
   CudaContext* const context_;
   const std::unique_ptr<CudnnConv> conv_;
-  const NnWindow window_;
+  const Window2D window_;
   const ConvEpilogue epilogue_;
 };
 
@@ -156,7 +151,7 @@ class PoolKernel final : public OpKernel {
  public:
   static KernelOr Create(const KernelInit& init, bool max) {
     ASSIGN_OR_RETURN(CudaContext * context, CudaContextOf(init));
-    ASSIGN_OR_RETURN(NnWindow w, PoolWindowOf(init.input_shape(0), init.node));
+    ASSIGN_OR_RETURN(Window2D w, Pool2DWindow(init.input_shape(0), init.node));
     RETURN_IF_ERROR(CheckOutputShape(init, 0, w.OutputShape()));
     ASSIGN_OR_RETURN(NnType type, NnTypeOf(init.input_dtype(0)));
     return std::unique_ptr<OpKernel>(new PoolKernel(context, PoolGeometryOf(w), type, max));
@@ -198,33 +193,15 @@ class FusedBatchNormKernel final : public OpKernel {
  public:
   static KernelOr Create(const KernelInit& init) {
     ASSIGN_OR_RETURN(CudaContext * context, CudaContextOf(init));
-    const Shape& x = init.input_shape(0);
-    if (x.rank() != 4) {
-      return absl::InvalidArgumentError(absl::StrCat("x must be 4-D, got ", x.ToString()));
-    }
-    const AttrValue* format_attr = init.node.FindAttr("data_format");
-    ASSIGN_OR_RETURN(const bool nhwc,
-                     ParseNhwc(format_attr != nullptr ? format_attr->s() : "NHWC"));
-    const int64_t n = x.dim(0), c = nhwc ? x.dim(3) : x.dim(1);
-    const int64_t h = nhwc ? x.dim(1) : x.dim(2), w = nhwc ? x.dim(2) : x.dim(3);
+    ASSIGN_OR_RETURN(const BatchNormParams params, FusedBatchNormParams(init));
+    const bool nhwc = params.nhwc();
+    const int64_t n = params.n, c = params.c, h = params.h, w = params.w;
     std::unique_ptr<FusedBatchNormKernel> kernel(new FusedBatchNormKernel(context));
     kernel->channels_ = c;
     kernel->count_ = n * h * w;
-    kernel->epsilon_ = init.attr("epsilon").f();
-    const AttrValue* factor = init.node.FindAttr("exponential_avg_factor");
-    kernel->factor_ = factor != nullptr ? factor->f() : 1.0f;
-    kernel->training_ = init.attr("is_training").b();
-    const bool reads_stats = !kernel->training_ || kernel->factor_ != 1.0f;
-    for (int i = 1; i <= 4; ++i) {
-      if (i >= 3 && !reads_stats) continue;
-      if (init.input_shape(i) != Shape{c}) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            init.node.op_def().inputs()[i].name, " must have shape [", c, "] for x of shape ",
-            x.ToString(), ", got ", init.input_shape(i).ToString()));
-      }
-    }
-    for (int i = 1; i <= 4; ++i) RETURN_IF_ERROR(CheckOutputShape(init, i, Shape{c}));
-    RETURN_IF_ERROR(CheckOutputShape(init, 0, x));
+    kernel->epsilon_ = params.epsilon;
+    kernel->factor_ = params.factor;
+    kernel->training_ = params.training;
     if (kernel->count_ == 0 || c == 0) return kernel;
     ASSIGN_OR_RETURN(kernel->x_desc_, MakeTensorDescriptor(nhwc, NnType::kF32, n, c, h, w));
     cudnnTensorDescriptor_t raw = nullptr;

@@ -9,14 +9,15 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "cuda/cuda_kernel_util.h"
 #include "cuda/cuda_kernels.h"
 #include "cuda/cuda_status.h"
 #include "cuda/cudnn_util.h"
 #include "cuda/nn_launch.h"
 #include "graph/status_macros.h"
+#include "kernels/batch_norm_params.h"
 #include "kernels/kernel_registry.h"
+#include "kernels/shape_checks.h"
 
 namespace sluice::cuda {
 namespace {
@@ -24,27 +25,6 @@ namespace {
 using KernelOr = absl::StatusOr<std::unique_ptr<OpKernel>>;
 
 const std::vector<DType> kFloat16Too = {DType::kF32, DType::kF16, DType::kBF16};
-
-// Input i must have shape `expected` (the shape the forward op produced);
-// `origin` says where `expected` comes from.
-absl::Status CheckInputShape(const KernelInit& init, int i, const Shape& expected,
-                             absl::string_view origin) {
-  if (init.input_shape(i) == expected) return absl::OkStatus();
-  return absl::InvalidArgumentError(absl::StrCat(init.node.op_def().inputs()[i].name, " ",
-                                                 init.input_shape(i).ToString(), " does not match ",
-                                                 expected.ToString(), ", the ", origin));
-}
-
-// The output shape that a sizes input (input_sizes, filter_sizes,
-// orig_input_shape) names must be known when the plan is compiled.
-absl::Status RequireKnownSizes(const KernelInit& init, const Shape& shape, int sizes_input) {
-  if (shape.IsFullyDefined()) return absl::OkStatus();
-  return absl::InvalidArgumentError(absl::StrCat(
-      init.node.op_def().inputs()[sizes_input].name,
-      " must be known when the plan is compiled (a constant or a shape computed from known "
-      "shapes), but only ",
-      shape.ToString(), " is known"));
-}
 
 // The sizes input lives in device memory, where Compute cannot read it
 // without a synchronising copy, so its value must be a plan-time constant;
@@ -56,16 +36,7 @@ absl::Status CheckConstantSizes(const KernelInit& init, int sizes_input, const S
     return absl::UnimplementedError(
         absl::StrCat(name, " must be a constant when the plan is compiled to run on CUDA"));
   }
-  bool same = sizes->num_elements() == expected.rank();
-  for (int i = 0; same && i < expected.rank(); ++i) {
-    same = IndexValueAt(*sizes, i) == expected.dim(i);
-  }
-  if (same) return absl::OkStatus();
-  std::vector<int64_t> values(sizes->num_elements());
-  for (int64_t i = 0; i < sizes->num_elements(); ++i) values[i] = IndexValueAt(*sizes, i);
-  return absl::InvalidArgumentError(absl::StrCat(name, " holds [", absl::StrJoin(values, ","),
-                                                 "] but the output was planned as ",
-                                                 expected.ToString()));
+  return CheckSizesValue(*sizes, expected, name);
 }
 
 // ---------------------------------------------------------------------------
@@ -80,7 +51,7 @@ class Conv2DBackpropInputKernel final : public OpKernel {
     const Shape& input = init.output_shape(0);
     RETURN_IF_ERROR(RequireKnownSizes(init, input, 0));
     RETURN_IF_ERROR(CheckConstantSizes(init, 0, input));
-    ASSIGN_OR_RETURN(NnWindow w, ConvWindowOf(input, init.input_shape(1), init.node));
+    ASSIGN_OR_RETURN(Window2D w, Conv2DWindow(input, init.input_shape(1), init.node));
     RETURN_IF_ERROR(CheckInputShape(init, 2, w.OutputShape(),
                                     absl::StrCat("Conv2D output for input ", input.ToString(),
                                                  " and filter ", init.input_shape(1).ToString())));
@@ -106,7 +77,7 @@ class Conv2DBackpropFilterKernel final : public OpKernel {
     const Shape& filter = init.output_shape(0);
     RETURN_IF_ERROR(RequireKnownSizes(init, filter, 1));
     RETURN_IF_ERROR(CheckConstantSizes(init, 1, filter));
-    ASSIGN_OR_RETURN(NnWindow w, ConvWindowOf(init.input_shape(0), filter, init.node));
+    ASSIGN_OR_RETURN(Window2D w, Conv2DWindow(init.input_shape(0), filter, init.node));
     RETURN_IF_ERROR(
         CheckInputShape(init, 2, w.OutputShape(),
                         absl::StrCat("Conv2D output for input ", init.input_shape(0).ToString(),
@@ -141,7 +112,7 @@ class PoolGradKernel final : public OpKernel {
       RETURN_IF_ERROR(CheckConstantSizes(init, 0, input));
     }
     RETURN_IF_ERROR(CheckOutputShape(init, 0, input));
-    ASSIGN_OR_RETURN(NnWindow w, PoolWindowOf(input, init.node));
+    ASSIGN_OR_RETURN(Window2D w, Pool2DWindow(input, init.node));
     const std::string origin = absl::StrCat(max ? "MaxPool" : "AvgPool",
                                             " output for an input of shape ", input.ToString());
     if (max) RETURN_IF_ERROR(CheckInputShape(init, 1, w.OutputShape(), origin));
@@ -190,34 +161,15 @@ class FusedBatchNormGradKernel final : public OpKernel {
  public:
   static KernelOr Create(const KernelInit& init) {
     ASSIGN_OR_RETURN(CudaContext * context, CudaContextOf(init));
-    const Shape& x = init.input_shape(1);
-    if (x.rank() != 4) {
-      return absl::InvalidArgumentError(absl::StrCat("x must be 4-D, got ", x.ToString()));
-    }
-    if (init.input_shape(0) != x) {
-      return absl::InvalidArgumentError(absl::StrCat("y_backprop ", init.input_shape(0).ToString(),
-                                                     " and x ", x.ToString(),
-                                                     " must have the same shape"));
-    }
-    ASSIGN_OR_RETURN(const bool nhwc, ParseNhwc(init.attr("data_format").s()));
-    const int64_t n = x.dim(0), c = nhwc ? x.dim(3) : x.dim(1);
-    const int64_t h = nhwc ? x.dim(1) : x.dim(2), w = nhwc ? x.dim(2) : x.dim(3);
-    for (int i = 2; i <= 4; ++i) {
-      if (init.input_shape(i) != Shape{c}) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            init.node.op_def().inputs()[i].name, " must have shape [", c, "] for x of shape ",
-            x.ToString(), ", got ", init.input_shape(i).ToString()));
-      }
-    }
-    RETURN_IF_ERROR(CheckOutputShape(init, 0, x));
-    for (int i = 1; i <= 2; ++i) RETURN_IF_ERROR(CheckOutputShape(init, i, Shape{c}));
-    for (int i = 3; i <= 4; ++i) RETURN_IF_ERROR(CheckOutputShape(init, i, Shape{0}));
+    ASSIGN_OR_RETURN(const BatchNormParams params, FusedBatchNormGradParams(init));
+    const bool nhwc = params.nhwc();
+    const int64_t n = params.n, c = params.c, h = params.h, w = params.w;
     std::unique_ptr<FusedBatchNormGradKernel> kernel(new FusedBatchNormGradKernel(context));
     kernel->channels_ = c;
     kernel->outer_ = nhwc ? n * h * w : n;
     kernel->inner_ = nhwc ? 1 : h * w;
-    kernel->epsilon_ = init.attr("epsilon").f();
-    kernel->training_ = init.attr("is_training").b();
+    kernel->epsilon_ = params.epsilon;
+    kernel->training_ = params.training;
     if (!kernel->training_ || c == 0 || n * h * w == 0) return kernel;
     ASSIGN_OR_RETURN(kernel->x_desc_, MakeTensorDescriptor(nhwc, NnType::kF32, n, c, h, w));
     cudnnTensorDescriptor_t raw = nullptr;

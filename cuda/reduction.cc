@@ -19,13 +19,13 @@
 #include "cuda/reduction_launch.h"
 #include "graph/status_macros.h"
 #include "kernels/kernel_registry.h"
+#include "kernels/reduction_params.h"
 
 namespace sluice::cuda {
 namespace {
 
 using KernelOr = absl::StatusOr<std::unique_ptr<OpKernel>>;
 
-constexpr int kMaxInputRank = 64;  // axes are kept in a 64-bit mask, as on the CPU
 // A thread per output element pays off from this many outputs, or when each
 // reduces at most kPerThreadMaxCount inputs.
 constexpr int64_t kPerThreadMinOutputs = 4096;
@@ -61,27 +61,6 @@ absl::StatusOr<ReduceType> ReduceTypeOf(DType dtype) {
       break;
   }
   return absl::UnimplementedError(absl::StrCat("no CUDA reduction of ", DTypeName(dtype)));
-}
-
-// The reduced axes of `axes` (scalar or vector) as a mask over the dims of
-// `in`; the CPU kernel's checks and messages.
-absl::StatusOr<uint64_t> AxesMask(const Tensor& axes, const Shape& in) {
-  const int rank = in.rank();
-  uint64_t mask = 0;
-  for (int64_t k = 0; k < axes.num_elements(); ++k) {
-    const int64_t v = IndexValueAt(axes, k);
-    if (v < -rank || v >= rank) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "reduction axis ", v, " is out of range for input of shape ", in.ToString()));
-    }
-    const int axis = static_cast<int>(v < 0 ? v + rank : v);
-    if ((mask >> axis) & 1) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("reduction axis ", v, " is repeated in the axes"));
-    }
-    mask |= uint64_t{1} << axis;
-  }
-  return mask;
 }
 
 // The collapsed geometry of reducing `in` over `mask`.
@@ -170,16 +149,13 @@ template <ReduceOp K>
 KernelOr MakeReduce(const KernelInit& init) {
   ASSIGN_OR_RETURN(CudaContext * context, CudaContextOf(init));
   const Shape& in = init.input_shape(0);
-  if (in.rank() > kMaxInputRank) {
-    return absl::UnimplementedError(
-        absl::StrCat("reductions support rank up to ", kMaxInputRank, ", got ", in.ToString()));
-  }
+  RETURN_IF_ERROR(CheckReductionRank(in));
   const Tensor* axes = init.input_value(1);
   if (axes == nullptr) {
     return absl::UnimplementedError(
         "CUDA reductions need the axes when the plan is compiled (a constant input 1)");
   }
-  ASSIGN_OR_RETURN(const uint64_t mask, AxesMask(*axes, in));
+  ASSIGN_OR_RETURN(const uint64_t mask, ReductionAxesMask(*axes, in));
   ASSIGN_OR_RETURN(const ReduceGeometry geometry, PlanGeometry(in, mask));
   if (geometry.out_elements != init.output_shape(0).num_elements()) {
     return absl::InternalError(absl::StrCat("reducing ", in.ToString(), " gives ",

@@ -18,7 +18,10 @@
 #include "cuda/cuda_status.h"
 #include "cuda/training_launch.h"
 #include "graph/status_macros.h"
+#include "kernels/cross_entropy_params.h"
 #include "kernels/kernel_registry.h"
+#include "kernels/shape_checks.h"
+#include "kernels/training_checks.h"
 #include "kernels/variable_store.h"
 
 namespace sluice::cuda {
@@ -43,30 +46,11 @@ absl::StatusOr<TrainingType> TrainingTypeOf(DType dtype) {
 // ---------------------------------------------------------------------------
 // Apply ops.
 
-// The update locks of a kernel's variables, taken in address order (as on
-// the CPU) while the update is queued: launches on the one stream then run
-// in the order the locks were taken.
-class UpdateLocks {
- public:
-  UpdateLocks(const std::vector<std::mutex*>& mutexes, bool enabled)
-      : mutexes_(enabled ? &mutexes : nullptr) {
-    if (mutexes_ == nullptr) return;
-    for (std::mutex* mu : *mutexes_) mu->lock();
-  }
-  ~UpdateLocks() {
-    if (mutexes_ == nullptr) return;
-    for (auto it = mutexes_->rbegin(); it != mutexes_->rend(); ++it) (*it)->unlock();
-  }
-  UpdateLocks(const UpdateLocks&) = delete;
-  UpdateLocks& operator=(const UpdateLocks&) = delete;
-
- private:
-  const std::vector<std::mutex*>* const mutexes_;
-};
-
 // What every apply kernel shares: the slots of its variable (input 0) and
 // optimizer slots (inputs 1..), the checks before an update, the locking and
-// yielding the variable.
+// yielding the variable. The update locks (kernels/training_checks.h) are
+// held while the update is queued: launches on the one stream then run in
+// the order the locks were taken.
 class ApplyKernel : public OpKernel {
  public:
   static constexpr size_t kMaxRefs = 3;
@@ -78,28 +62,16 @@ class ApplyKernel : public OpKernel {
       : context_(context),
         type_(type),
         refs_(std::move(refs)),
+        mutexes_(SortedUpdateMutexes(refs_)),
         grad_input_(grad_input),
-        use_locking_(use_locking) {
-    for (VariableSlot* slot : refs_) mutexes_.push_back(&slot->update_mutex());
-    std::sort(mutexes_.begin(), mutexes_.end());
-  }
+        use_locking_(use_locking) {}
 
   absl::Status Compute(const KernelContext& ctx) final {
     UpdateLocks locks(mutexes_, use_locking_);
     const Tensor& grad = ctx.input(grad_input_);
     std::array<void*, kMaxRefs> data{};
     for (size_t k = 0; k < refs_.size(); ++k) {
-      VariableSlot* slot = refs_[k];
-      RETURN_IF_ERROR(slot->CheckInitialized());
-      Tensor& value = slot->mutable_value_unlocked();
-      // Assign with validate_shape=false may have reshaped the variable
-      // since the plan was compiled.
-      if (value.shape() != grad.shape()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("variable '", slot->name(), "' holds shape ", value.shape().ToString(),
-                         " but the gradient has shape ", grad.shape().ToString()));
-      }
-      data[k] = value.raw_data();
+      ASSIGN_OR_RETURN(data[k], UpdateBuffer(*refs_[k], grad.shape()));
     }
     SLUICE_CUDA_RETURN_IF_ERROR(
         Launch(ctx, data.data(), grad.raw_data(), grad.num_elements(), context_->stream()));
@@ -121,7 +93,7 @@ class ApplyKernel : public OpKernel {
   CudaContext* const context_;
   const TrainingType type_;
   const std::vector<VariableSlot*> refs_;
-  std::vector<std::mutex*> mutexes_;
+  const std::vector<std::mutex*> mutexes_;
   const int grad_input_;
   const bool use_locking_;
 };
@@ -214,9 +186,8 @@ class ApplyAdagradKernel final : public ApplyKernel {
 };
 
 // What every apply factory needs: the context, the element type and the
-// variable store slots of ref inputs 0 .. num_refs-1, bound to this device.
-// Each ref must be a distinct Variable: the kernels update them in one pass
-// and assume they do not overlap. Errors as on the CPU.
+// variable store slots of ref inputs 0 .. num_refs-1, bound to this device
+// (kernels/training_checks.h, with the CPU's checks).
 struct ApplySetup {
   CudaContext* context;
   TrainingType type;
@@ -227,31 +198,8 @@ struct ApplySetup {
 absl::StatusOr<ApplySetup> SetUpApply(const KernelInit& init, int num_refs) {
   ASSIGN_OR_RETURN(CudaContext * context, CudaContextOf(init));
   ASSIGN_OR_RETURN(const TrainingType type, TrainingTypeOf(init.attr("T").dtype()));
-  if (init.variables == nullptr) {
-    return absl::FailedPreconditionError("apply ops need a session's variable store");
-  }
-  ApplySetup setup{context, type, {}, init.attr("use_locking").b()};
-  for (int i = 0; i < num_refs; ++i) {
-    const Node& variable = *init.node.input(i).node;
-    const std::string input_name = init.node.op_def().inputs()[i].name;
-    if (variable.op() != "Variable") {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "input ", i, " (", input_name, ") must be a Variable, got ", variable.DebugName()));
-    }
-    for (int k = 0; k < i; ++k) {
-      if (init.node.input(k).node == &variable) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("inputs ", k, " (", init.node.op_def().inputs()[k].name, ") and ", i, " (",
-                         input_name, ") are the same variable '", variable.name(), "'"));
-      }
-    }
-    ASSIGN_OR_RETURN(VariableSlot * slot,
-                     init.variables->GetOrCreate(variable.name(), variable.attr("dtype").dtype(),
-                                                 variable.attr("shape").shape()));
-    RETURN_IF_ERROR(slot->BindDevice(context));
-    setup.refs.push_back(slot);
-  }
-  return setup;
+  ASSIGN_OR_RETURN(std::vector<VariableSlot*> refs, ApplyVariableSlots(init, num_refs, context));
+  return ApplySetup{context, type, std::move(refs), init.attr("use_locking").b()};
 }
 
 KernelOr MakeGradientDescent(const KernelInit& init) {
@@ -286,15 +234,6 @@ KernelOr MakeAdagrad(const KernelInit& init) {
 // ---------------------------------------------------------------------------
 // Losses.
 
-absl::Status CheckOutputShape(const KernelInit& init, int index, const Shape& expected) {
-  if (init.output_shape(index) != expected) {
-    return absl::InternalError(absl::StrCat("output ", index, " has shape ",
-                                            init.output_shape(index).ToString(),
-                                            " but the kernel computes ", expected.ToString()));
-  }
-  return absl::OkStatus();
-}
-
 // SoftmaxCrossEntropyWithLogits(features [B,C], labels [B,C]) -> loss [B],
 // backprop [B,C].
 class SoftmaxCrossEntropyKernel final : public OpKernel {
@@ -302,16 +241,9 @@ class SoftmaxCrossEntropyKernel final : public OpKernel {
   static KernelOr Create(const KernelInit& init) {
     ASSIGN_OR_RETURN(CudaContext * context, CudaContextOf(init));
     ASSIGN_OR_RETURN(const TrainingType type, TrainingTypeOf(init.input_dtype(0)));
-    const Shape& f = init.input_shape(0);
-    const Shape& l = init.input_shape(1);
-    if (f.rank() != 2 || l != f) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "logits and labels must be 2-D of one shape, got ", f.ToString(), " and ", l.ToString()));
-    }
-    RETURN_IF_ERROR(CheckOutputShape(init, 0, Shape{f.dim(0)}));
-    RETURN_IF_ERROR(CheckOutputShape(init, 1, f));
+    ASSIGN_OR_RETURN(const CrossEntropyShape shape, SoftmaxCrossEntropyShape(init));
     return std::unique_ptr<OpKernel>(
-        new SoftmaxCrossEntropyKernel(context, type, f.dim(0), f.dim(1)));
+        new SoftmaxCrossEntropyKernel(context, type, shape.rows, shape.cols));
   }
 
   absl::Status Compute(const KernelContext& ctx) override {
@@ -338,22 +270,9 @@ class SparseSoftmaxCrossEntropyKernel final : public OpKernel {
   static KernelOr Create(const KernelInit& init) {
     ASSIGN_OR_RETURN(CudaContext * context, CudaContextOf(init));
     ASSIGN_OR_RETURN(const TrainingType type, TrainingTypeOf(init.input_dtype(0)));
-    const Shape& f = init.input_shape(0);
-    const Shape& l = init.input_shape(1);
-    if (f.rank() != 2 || l.rank() != 1 || l.dim(0) != f.dim(0)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("logits must be 2-D and labels 1-D with the same first dim, got ",
-                       f.ToString(), " and ", l.ToString()));
-    }
-    const DType label_type = init.input_dtype(1);
-    if (label_type != DType::kI32 && label_type != DType::kI64) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("labels must be i32 or i64, got ", DTypeName(label_type)));
-    }
-    RETURN_IF_ERROR(CheckOutputShape(init, 0, Shape{f.dim(0)}));
-    RETURN_IF_ERROR(CheckOutputShape(init, 1, f));
+    ASSIGN_OR_RETURN(const CrossEntropyShape shape, SparseSoftmaxCrossEntropyShape(init));
     return std::unique_ptr<OpKernel>(new SparseSoftmaxCrossEntropyKernel(
-        context, type, f.dim(0), f.dim(1), label_type == DType::kI64));
+        context, type, shape.rows, shape.cols, shape.wide_labels));
   }
 
   absl::Status Compute(const KernelContext& ctx) override {

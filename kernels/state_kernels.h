@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "graph/graph.h"
+#include "graph/status_macros.h"
 #include "kernels/kernel.h"
 #include "kernels/variable_store.h"
 
@@ -36,6 +37,21 @@ class ForwardKernel final : public OpKernel {
     return absl::OkStatus();
   }
   std::vector<int> ForwardedOutputs() const override { return {0}; }
+};
+
+// Reshape, Squeeze, ExpandDims and copies that move no element: the input
+// with another shape, sharing its buffer.
+class ViewKernel final : public OpKernel {
+ public:
+  explicit ViewKernel(Shape shape) : shape_(std::move(shape)) {}
+  absl::Status Compute(const KernelContext& ctx) override {
+    ASSIGN_OR_RETURN(ctx.output(0), ctx.input(0).Reshaped(shape_));
+    return absl::OkStatus();
+  }
+  std::vector<int> ForwardedOutputs() const override { return {0}; }
+
+ private:
+  const Shape shape_;
 };
 
 class NoOpKernel final : public OpKernel {
