@@ -1,7 +1,8 @@
 // The layout pass (passes/layout.h): where it blocks convolution regions,
 // where it must not, and that results do not change.
-#include <catch2/catch.hpp>
+#include "passes/layout.h"
 
+#include <catch2/catch.hpp>
 #include <random>
 #include <string>
 #include <vector>
@@ -15,7 +16,6 @@
 #include "graph/optimizers.h"
 #include "kernels/kernel_registry.h"
 #include "passes/autodiff/gradients.h"
-#include "passes/layout.h"
 #include "passes/pipeline.h"
 #include "tests/pass_test_util.h"
 
@@ -40,8 +40,7 @@ Tensor RandomTensor(const Shape& shape, uint32_t seed, DType dtype = DType::kF32
   return t;
 }
 
-Output RandomConst(const Scope& s, const Shape& shape, uint32_t seed,
-                   DType dtype = DType::kF32) {
+Output RandomConst(const Scope& s, const Shape& shape, uint32_t seed, DType dtype = DType::kF32) {
   return Const(s, RandomTensor(shape, seed, dtype));
 }
 
@@ -91,8 +90,8 @@ TEST_CASE("A two-conv block is blocked with one conversion at entry and one at e
     TwoBlocks net(batch);
     const FeedList feeds = {{"x", RandomTensor(net.x.shape(), 3)}};
     const std::vector<std::string> fetches = {net.y.node->inputs()[0].name()};
-    const std::vector<Tensor> reference = testing::RunUnoptimised(*net.root.graph(), feeds,
-                                                                  fetches);
+    const std::vector<Tensor> reference =
+        testing::RunUnoptimised(*net.root.graph(), feeds, fetches);
     for (int64_t block : {8, 16}) {
       INFO("block " << block);
       Blocked b = RunBlocked(*net.root.graph(), feeds, fetches, block);
@@ -195,8 +194,8 @@ TEST_CASE("A region value read by several outside consumers gets one shared _Fro
   Scope root = Scope::NewRootScope();
   Output x = Placeholder(root.WithOpName("x"), DType::kF32, Shape{2, 6, 6, 16});
   Output h = Relu(root.WithOpName("h"), Conv(root, Relu(root, Conv(root, x, 16, 1)), 16, 2));
-  Output s = Sum(root.WithOpName("s"), h, {1, 2});
-  Output r = Reshape(root.WithOpName("r"), h, {2, -1});
+  Sum(root.WithOpName("s"), h, {1, 2});
+  Reshape(root.WithOpName("r"), h, {2, -1});
   REQUIRE(root.ok());
   const FeedList feeds = {{"x", RandomTensor(x.shape(), 3)}};
   const std::vector<std::string> fetches = {"h", "s", "r"};
@@ -224,7 +223,7 @@ TEST_CASE("The layout pass leaves alone what it cannot or should not block") {
   SECTION("channels that do not fill blocks") {
     Scope root = Scope::NewRootScope();
     Output x = Placeholder(root.WithOpName("x"), DType::kF32, Shape{2, 8, 8, 16});
-    Output y = Relu(root.WithOpName("y"), Conv(root, Relu(root, Conv(root, x, 12, 1)), 24, 2));
+    Relu(root.WithOpName("y"), Conv(root, Relu(root, Conv(root, x, 12, 1)), 24, 2));
     REQUIRE(root.ok());
     CheckUnchanged(*root.graph(), {"y"});
   }
@@ -233,8 +232,7 @@ TEST_CASE("The layout pass leaves alone what it cannot or should not block") {
     Output x = Placeholder(root.WithOpName("x"), DType::kF32, Shape{2, 16, 8, 8});
     const Conv2DOptions nchw = {.data_format = "NCHW"};
     Output w = RandomConst(root, Shape{3, 3, 16, 16}, 1);
-    Output y = Relu(root.WithOpName("y"),
-                    Conv2D(root, Relu(root, Conv2D(root, x, w, nchw)), w, nchw));
+    Relu(root.WithOpName("y"), Conv2D(root, Relu(root, Conv2D(root, x, w, nchw)), w, nchw));
     REQUIRE(root.ok());
     CheckUnchanged(*root.graph(), {"y"});
   }
@@ -242,14 +240,14 @@ TEST_CASE("The layout pass leaves alone what it cannot or should not block") {
     Scope root = Scope::NewRootScope();
     Output x = Placeholder(root.WithOpName("x"), DType::kF64, Shape{2, 8, 8, 16});
     Output w = RandomConst(root, Shape{3, 3, 16, 16}, 1, DType::kF64);
-    Output y = Relu(root.WithOpName("y"), Conv2D(root, Relu(root, Conv2D(root, x, w)), w));
+    Relu(root.WithOpName("y"), Conv2D(root, Relu(root, Conv2D(root, x, w)), w));
     REQUIRE(root.ok());
     CheckUnchanged(*root.graph(), {"y"});
   }
   SECTION("no convolution") {
     Scope root = Scope::NewRootScope();
     Output x = Placeholder(root.WithOpName("x"), DType::kF32, Shape{2, 8, 8, 16});
-    Output y = MaxPool(root.WithOpName("y"), Relu(root, x));
+    MaxPool(root.WithOpName("y"), Relu(root, x));
     REQUIRE(root.ok());
     CheckUnchanged(*root.graph(), {"y"});
   }
@@ -257,14 +255,14 @@ TEST_CASE("The layout pass leaves alone what it cannot or should not block") {
     Scope root = Scope::NewRootScope();
     Output x = Placeholder(root.WithOpName("x"), DType::kF32, Shape{2, 8, 8, 16});
     Output mid = Relu(root.WithOpName("mid"), Conv(root, x, 16, 1));
-    Output y = Relu(root.WithOpName("y"), Conv(root, mid, 16, 2));
+    Relu(root.WithOpName("y"), Conv(root, mid, 16, 2));
     REQUIRE(root.ok());
     CheckUnchanged(*root.graph(), {"y", "mid"});
   }
   SECTION("a block of the CPU's preferred size when there is none") {
     Scope root = Scope::NewRootScope();
     Output x = Placeholder(root.WithOpName("x"), DType::kF32, Shape{2, 8, 8, 16});
-    Output y = Relu(root.WithOpName("y"), Conv(root, x, 16, 1));
+    Relu(root.WithOpName("y"), Conv(root, x, 16, 1));
     REQUIRE(root.ok());
     std::unique_ptr<Graph> g = root.graph()->Clone();
     LayoutPass pass;
@@ -290,8 +288,8 @@ struct SmallCnn {
     Output flag = layers::TrainingFlag(root);
     Output x = images;
     for (int64_t filters : {16, 32}) {
-      layers::Conv2D conv({.filters = filters, .kernel_size = {3, 3}, .padding = "SAME",
-                           .use_bias = false});
+      layers::Conv2D conv(
+          {.filters = filters, .kernel_size = {3, 3}, .padding = "SAME", .use_bias = false});
       layers::BatchNormalization norm;
       layers::MaxPool2D pool;
       x = pool(root, Relu(root, norm(root, conv(root, x), flag)));

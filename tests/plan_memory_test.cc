@@ -134,7 +134,7 @@ TEST_CASE("a chain of element-wise ops runs in place with unchanged results") {
   CheckSameResults(*graph, feeds, fetches, {}, 2, Unfused(Options(true)));
   CheckSameResults(*graph, feeds, fetches, {}, 1, Options(true));
 
-  PlanRequest request{{"x"}, {DType::kF32}, {Shape{64, 256}}, fetches, {}};
+  PlanRequest request{{"x"}, {DType::kF32}, {Shape{64, 256}}, fetches, {}, {}};
   const MemoryPlan reuse = PlanOf(*graph, request, Unfused(Options(true)));
   const MemoryPlan none = PlanOf(*graph, request, Unfused(Options(false)));
   CHECK(reuse.num_in_place > 20);
@@ -148,7 +148,7 @@ TEST_CASE("the inter-op executor gets a plan without reuse, and the same results
   std::unique_ptr<Graph> graph = ElementwiseChain();
   const FeedList feeds = {{"x", Pattern(Shape{16, 256}, 2)}};
   CheckSameResults(*graph, feeds, {"out", "early_view"}, {}, 3, Unfused(Options(true, true)));
-  PlanRequest request{{"x"}, {DType::kF32}, {Shape{16, 256}}, {"out"}, {}};
+  PlanRequest request{{"x"}, {DType::kF32}, {Shape{16, 256}}, {"out"}, {}, {}};
   const MemoryPlan parallel = PlanOf(*graph, request, Unfused(Options(true, true)));
   CHECK(parallel.arena_bytes == parallel.no_reuse_bytes);
   CHECK(parallel.num_in_place == 0);
@@ -265,7 +265,8 @@ TEST_CASE("M4: training steps at batch 128 meet the arena targets") {
                           {DType::kF32, DType::kI64, DType::kBool},
                           {InputShape(cnn, 128), Shape{128}, Shape{}},
                           {"loss"},
-                          {model.train}};
+                          {model.train},
+                          {}};
       // Compiling (passes, kernels and the memory plan) is timed, as the
       // allocator's search must stay cheap next to the rest.
       const auto start = std::chrono::steady_clock::now();
