@@ -41,8 +41,9 @@ case $sanitize in
     # leaves the other threads' parts uncomputed.) Sluice's own threads are
     # unaffected: TSan finds races by ordering, not by timing.
     first_cpu=$(taskset -pc $$ | sed 's/.*: //; s/[-,].*//')
-    runner=(taskset -c "$first_cpu")
-    export OMP_NUM_THREADS=1
+    # OMP_NUM_THREADS only for the tests: nproc honours it too, and the
+    # build should still use every CPU.
+    runner=(env OMP_NUM_THREADS=1 taskset -c "$first_cpu")
     ;;
   *)
     echo "test.sh: unknown --sanitize value '$sanitize' (expected address,undefined or thread)" >&2
