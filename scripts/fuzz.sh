@@ -65,7 +65,8 @@ if ((!no_build)); then
     echo "fuzz: clang++ not found; install clang and libclang-rt-14-dev (scripts/setup.sh)" >&2
     exit 1
   }
-  export CCACHE_BASEDIR=$root
+  # As in scripts/test.sh: cache hits in any clone, debug info included.
+  export CCACHE_BASEDIR=$root CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-1}
   flags="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
   if [[ ! -f $build_dir/build.ninja ]]; then
     CC=clang CXX=clang++ cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \

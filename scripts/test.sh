@@ -56,8 +56,12 @@ if [[ -n $sanitize ]]; then
 fi
 
 # ccache keys on paths relative to the checkout, so clones in other folders
-# (CI, worktrees) share the cache.
+# (CI, worktrees) share the cache. The sanitizer builds carry debug info, for
+# which ccache would otherwise also key on the build folder's absolute path
+# and miss in every new clone; the cost is a compilation directory in the
+# debug info that may name another clone.
 export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD}
+export CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-1}
 scripts/setup.sh
 jobs=$(nproc)
 cmake --build "$build_dir" -j"$jobs"
